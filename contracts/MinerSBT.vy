@@ -397,6 +397,18 @@ def device_pubkey(token_id: uint256) -> (uint256, uint256):
 
 @external
 @view
+def device_info(device: address) -> (uint256, uint32, uint8):
+    """
+    @notice What the measurement registry checks for a device, in one call.
+    @param device A device address.
+    @return (uint256, uint32, uint8) Token id (0: unknown), capacity [W], hardware status.
+    """
+    token_id: uint256 = self.token_of_device[device]
+    return token_id, self.miners[token_id].capacity_w, self.miners[token_id].status
+
+
+@external
+@view
 def is_active(token_id: uint256) -> bool:
     """
     @notice Whether the token exists and its hardware status is ACTIVE.

@@ -1,0 +1,1 @@
+"""Off-chain side of the green-energy miners: store, indexer, gateway, scoring and oracle."""
