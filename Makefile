@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine with Python 3.10+, Node 18+ and make:
+#   make demo   - create the environment if missing, run the demo on the embedded chain
+#   make test   - create the environment if missing, run the whole test suite
+# Everything lands in .venv/ and node_modules/ inside the checkout.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export APE_DATA_FOLDER ?= $(CURDIR)/.ape
+# pydantic-settings warns about one of ape's own models at every start; nothing to act on
+export PYTHONWARNINGS ?= ignore:::pydantic_settings.sources.utils
+ANVIL_BIN = $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin))
+
+.PHONY: demo test test-anvil bench env
+
+env: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: env
+	ape run demo
+
+test: env
+	ape test
+
+# The contract tests again, on Anvil (a real JSON-RPC node).
+test-anvil: env
+	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts --network ethereum:local:foundry
+
+bench: env
+	ape test bench -s

@@ -1,0 +1,70 @@
+"""Deploying the system and finding it again: shared by every `ape run` script."""
+
+import json
+from pathlib import Path
+
+from ape import chain, networks, project
+
+from offchain.governance import DEFAULT_DAO_PARAMS
+
+# module name -> contract type; the DAO's own name for it is the key
+MODULES = {"sbt": "MinerSBT"}
+
+
+def record_path():
+    """Where the current network's deployment is recorded."""
+    net = networks.provider.network
+    return Path(project.path) / "deployments" / net.ecosystem.name / f"{net.name}.json"
+
+
+def deploy_system(deployer, members, params=None):
+    """Deploy every contract, seat `members` in the DAO, hand ownership to it, record addresses.
+
+    Returns a dict name -> contract instance, the DAO under "dao".
+    """
+    params = {**DEFAULT_DAO_PARAMS, **(params or {})}
+    modules = {"sbt": deployer.deploy(project.MinerSBT)}
+    dao = deployer.deploy(
+        project.TechnicalDAO,
+        members,
+        *(params[k] for k in DEFAULT_DAO_PARAMS),
+        list(modules),
+        [c.address for c in modules.values()],
+    )
+    for contract in modules.values():
+        contract.transfer_ownership(dao, sender=deployer)
+    system = {"dao": dao, **modules}
+    write_record(system)
+    return system
+
+
+def write_record(system):
+    path = record_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "chain_id": chain.chain_id,
+        "block": chain.blocks.head.number,
+        "contracts": {name: c.address for name, c in system.items()},
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def load_system():
+    """The recorded deployment of the current network, as contract instances.
+
+    Raises click-friendly SystemExit with one line when nothing is deployed here.
+    """
+    path = record_path()
+    if not path.is_file():
+        raise SystemExit(f"no deployment recorded for this network ({path.name}); run `ape run deploy` first")
+    record = json.loads(path.read_text())
+    if record["chain_id"] != chain.chain_id:
+        raise SystemExit(f"{path.name} was recorded on chain {record['chain_id']}, this is chain {chain.chain_id}")
+    address = record["contracts"]["dao"]
+    if not chain.provider.get_code(address):
+        raise SystemExit(f"the DAO recorded in {path.name} is not on this chain (was the node restarted?)")
+    dao = project.TechnicalDAO.at(address)
+    system = {"dao": dao}
+    for name, type_name in MODULES.items():
+        system[name] = getattr(project, type_name).at(dao.modules(name))
+    return system
