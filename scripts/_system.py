@@ -12,9 +12,9 @@ MODULES = {"sbt": "MinerSBT"}
 
 
 def record_path():
-    """Where the current network's deployment is recorded."""
+    """Where the current network's deployment is recorded (one file per network and chain id)."""
     net = networks.provider.network
-    return Path(project.path) / "deployments" / net.ecosystem.name / f"{net.name}.json"
+    return Path(project.path) / "deployments" / f"{net.ecosystem.name}_{net.name}_{chain.chain_id}.json"
 
 
 def deploy_system(deployer, members, params=None):
@@ -49,6 +49,12 @@ def write_record(system):
     path.write_text(json.dumps(record, indent=2) + "\n")
 
 
+def events(event, **topics):
+    """Logs of `event` since the recorded deployment, filtered by indexed arguments."""
+    start = json.loads(record_path().read_text())["block"]
+    return list(event.range(start, chain.blocks.head.number + 1, search_topics=topics or None))
+
+
 def load_system():
     """The recorded deployment of the current network, as contract instances.
 
@@ -58,8 +64,6 @@ def load_system():
     if not path.is_file():
         raise SystemExit(f"no deployment recorded for this network ({path.name}); run `ape run deploy` first")
     record = json.loads(path.read_text())
-    if record["chain_id"] != chain.chain_id:
-        raise SystemExit(f"{path.name} was recorded on chain {record['chain_id']}, this is chain {chain.chain_id}")
     address = record["contracts"]["dao"]
     if not chain.provider.get_code(address):
         raise SystemExit(f"the DAO recorded in {path.name} is not on this chain (was the node restarted?)")

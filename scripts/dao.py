@@ -9,11 +9,12 @@ import ast
 import datetime
 
 import click
+from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain.governance import SUPPORT, state_name
 
-from ._system import load_system
+from ._system import events, load_system
 
 
 def _parse_call(system, text):
@@ -75,6 +76,8 @@ def vote(account, proposal_id, support, reason):
     """Vote for, against or abstain."""
     dao = load_system()["dao"]
     _existing(dao, proposal_id)
+    if not dao.is_member(account):
+        raise click.ClickException(f"{account.address} is not a DAO member")
     state = state_name(dao, proposal_id)
     if state != "Active":
         raise click.ClickException(f"proposal {proposal_id} is {state}, not open for votes")
@@ -106,6 +109,9 @@ def execute(account, proposal_id):
     _existing(dao, proposal_id)
     if (state := state_name(dao, proposal_id)) != "Queued":
         raise click.ClickException(f"proposal {proposal_id} is {state}, only a Queued one can be executed")
+    eta = dao.proposals(proposal_id).eta
+    if chain.pending_timestamp < eta:
+        raise click.ClickException(f"proposal {proposal_id} is in its timelock until {_when(eta)}")
     dao.execute(proposal_id, sender=account)
     click.echo(f"proposal {proposal_id} executed")
 
@@ -143,11 +149,11 @@ def show(proposal_id):
     dao = system["dao"]
     _existing(dao, proposal_id)
     p = dao.proposals(proposal_id)
-    created = dao.ProposalCreated.query("*", search_topics={"proposal_id": proposal_id})
+    created = events(dao.ProposalCreated, proposal_id=proposal_id)
     names = {c.address: n for n, c in system.items()}
     click.echo(f"proposal {proposal_id}: {state_name(dao, proposal_id)}")
-    if len(created):
-        click.echo(f"  description: {created['event_arguments'].iloc[0]['description']}")
+    if created:
+        click.echo(f"  description: {created[0].description}")
     click.echo(f"  proposer:    {p.proposer}")
     click.echo(f"  voting:      {_when(p.vote_start)} .. {_when(p.vote_end)}")
     click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; quorum {dao.quorum(proposal_id)} of {p.electorate}")
@@ -164,7 +170,8 @@ def _decode_call(system, target, data):
         if contract.address == target:
             try:
                 abi, args = contract.decode_input(data)
-                return f"{abi.split('(')[0] if isinstance(abi, str) else abi.name}{tuple(args.values())}"
+                name = abi.split("(")[0] if isinstance(abi, str) else abi.name
+                return f"{name}({', '.join(repr(a) for a in args.values())})"
             except Exception:
                 break
     return "0x" + data.hex()

@@ -8,7 +8,7 @@ import click
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import keccak, to_checksum_address
 
-from ._system import load_system
+from ._system import events, load_system
 
 APPLICATION_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
 HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
@@ -64,12 +64,12 @@ def apply(account, pubkey, capacity_w, lat, lon, uri):
 def status(account):
     """Your applications and tokens."""
     sbt = load_system()["sbt"]
-    apps = sbt.Applied.query("*", search_topics={"applicant": account.address})
-    if not len(apps):
+    applied = events(sbt.Applied, applicant=account.address)
+    if not applied:
         click.echo(f"{account.address}: no applications")
-    for args in apps["event_arguments"]:
-        app = sbt.applications(args["application_id"])
-        line = f"application {args['application_id']}: device {app.device} {APPLICATION_STATUS[app.status]}"
+    for log in applied:
+        app = sbt.applications(log.application_id)
+        line = f"application {log.application_id}: device {app.device} {APPLICATION_STATUS[app.status]}"
         if app.status == 3:
             line += f" ({app.reason})"
         click.echo(line)
