@@ -15,6 +15,17 @@ DEFAULT_DAO_PARAMS = {
 }
 
 
+def quorum(electorate, quorum_bps):
+    """For votes a proposal needs: ceil(electorate × quorum_bps / 10 000) (twin of `TechnicalDAO._quorum`)."""
+    return -(-electorate * quorum_bps // 10_000)
+
+
+def tally_outcome(for_votes, against_votes, electorate, quorum_bps):
+    """"Succeeded" or "Defeated" once voting has ended (twin of `TechnicalDAO._state`'s tally rule)."""
+    passed = for_votes > against_votes and for_votes >= quorum(electorate, quorum_bps)
+    return "Succeeded" if passed else "Defeated"
+
+
 def call(method, *args, amount=0):
     """One proposal call ``(target, amount [wei], calldata)`` for a contract method handler.
 
