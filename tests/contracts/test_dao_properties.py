@@ -1,6 +1,6 @@
 """TechnicalDAO against its Python twin: any electorate, quorum and set of votes."""
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from offchain.governance import DEFAULT_DAO_PARAMS, quorum, state_name, tally_outcome
@@ -17,6 +17,10 @@ ballots = st.integers(1, 7).flatmap(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ballot=ballots)
+@example(ballot=(2, 1, [1, 0]))  # a tie fails
+@example(ballot=(3, 5_000, [1, 2, 2]))  # one For of three is below a 50 % quorum
+@example(ballot=(3, 5_000, [1, 1, 0]))  # passes
+@example(ballot=(4, 10_000, [1, 1, 1, None]))  # unanimity needs every seat
 def test_outcome__matches_python_twin(project, chain, accounts, deployer, ballot):
     n, quorum_bps, votes = ballot
     members = accounts[10 : 10 + n]
