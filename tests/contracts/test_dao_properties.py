@@ -25,15 +25,12 @@ def test_outcome__matches_python_twin(project, chain, accounts, deployer, ballot
     n, quorum_bps, votes = ballot
     members = accounts[10 : 10 + n]
     params = {**DEFAULT_DAO_PARAMS, "quorum_bps": quorum_bps}
-    with chain.isolate():
-        dao = deployer.deploy(project.TechnicalDAO, members, *params.values(), [], [])
-        tx = dao.propose([(dao.address, 0, dao.set_parameter.encode_input("voting_delay", 1))], "p", sender=members[0])
-        pid = tx.decode_logs(dao.ProposalCreated)[0].proposal_id
-        advance(chain, dao.voting_delay() + 1)
-        for member, support in zip(members, votes):
-            if support is not None:
-                dao.cast_vote(pid, support, sender=member)
-        advance(chain, dao.voting_period() + 1)
-        on_chain = state_name(dao, pid), dao.quorum(pid)
-    # asserted outside `chain.isolate()`, which does not let failures through
-    assert on_chain == (tally_outcome(votes.count(1), votes.count(0), n, quorum_bps), quorum(n, quorum_bps))
+    dao = deployer.deploy(project.TechnicalDAO, members, *params.values(), [], [])
+    tx = dao.propose([(dao.address, 0, dao.set_parameter.encode_input("voting_delay", 1))], "p", sender=members[0])
+    pid = tx.decode_logs(dao.ProposalCreated)[0].proposal_id
+    advance(chain, dao.voting_delay() + 1)
+    for member, support in zip(members, votes):
+        if support is not None:
+            dao.cast_vote(pid, support, sender=member)
+    advance(chain, dao.voting_period() + 1)
+    assert (state_name(dao, pid), dao.quorum(pid)) == (tally_outcome(votes.count(1), votes.count(0), n, quorum_bps), quorum(n, quorum_bps))
