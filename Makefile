@@ -23,8 +23,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# `npm install`, not `npm ci`: npm 11 records only this platform's anvil binary in the lock
+# and `npm ci` then refuses the lock as out of sync.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: env
