@@ -275,3 +275,11 @@ def test_enumeration__tokens_listed_per_owner(sbt, miner, pass_proposal, device_
     assert [sbt.tokenOfOwnerByIndex(miner, i) for i in range(2)] == ids
     assert [sbt.tokenByIndex(i) for i in range(2)] == ids
     assert sbt.name() == "Green Energy Miner" and sbt.symbol() == "GEM"
+
+
+def test_transfer_ownership__only_by_dao_proposal(project, deployer, sbt, dao, dao_members, attacker, pass_proposal):
+    with ape.reverts("ownable: caller is not the owner"):
+        sbt.transfer_ownership(attacker, sender=attacker)
+    successor = deployer.deploy(project.TechnicalDAO, dao_members, 1, 60, 5_000, 0, 60, [], [])
+    pass_proposal(call(sbt.transfer_ownership, successor))
+    assert sbt.owner() == successor.address
