@@ -9,7 +9,10 @@ hour of one block of 16 epochs (400 .. 415). That block is the steady state:
 its first hour archives the previous block into a reused slot and records
 the pending hours on the SBT, the other 15 only update the device's two
 state slots. "Amortized" is the mean over the 16 hours, gas per device-hour
-as the receipt says (21 000 base and calldata included). The naive contract
+as the receipt says (21 000 base and calldata included); "of which calldata
++ logs" is the part the public shape fixes (the batch's calldata, the
+BatchAccepted event, and on block-change hours the SBT's MiningRecorded).
+The naive contract
 (contracts/bench/NaiveRegistry.vy) stores every reading, keeps its state
 unpacked and records mining on the SBT every batch; it submits at epoch 384
 and then in the same 16 hours.
@@ -73,7 +76,17 @@ class Fleet:
         else:
             tx = self.contract.submit_many(batches, sender=sender, gas=29_000_000)
         assert len(tx.decode_logs(self.contract.BatchAccepted)) == len(batches)
+        self.fixed = fixed_gas(self.chain, tx) / len(batches)
         return tx.gas_used / len(batches)
+
+
+def fixed_gas(chain, tx):
+    """Gas the public shape fixes: the transaction's calldata and its logs' bytes and topics."""
+    data = bytes(chain.provider.web3.eth.get_transaction(tx.txn_hash)["input"])
+    zeros = data.count(0)
+    calldata = 4 * zeros + 16 * (len(data) - zeros)
+    logs = sum(375 + 375 * len(log["topics"]) + 8 * len(bytes(log["data"])) for log in tx.logs)
+    return calldata + logs
 
 
 def admit_all(sbt, dao, miner, keys):
@@ -105,7 +118,7 @@ def test_gas_registry_vs_naive(project, accounts, chain):
         admit_all(naive_sbt, dao, miner, keys)
         fleets[name] = (Fleet(registry, keys, chain, genesis), Fleet(naive, keys, chain, genesis))
 
-    gas = {name: {"first": None, "block": [], "naive": []} for name, _ in SCENARIOS}
+    gas = {name: {"first": None, "block": [], "naive": [], "fixed": []} for name, _ in SCENARIOS}
     for e in WARMUP + BLOCK:
         ts = genesis + EPOCH_SECONDS * (e + 1) + 60
         if chain.pending_timestamp < ts:
@@ -118,6 +131,7 @@ def test_gas_registry_vs_naive(project, accounts, chain):
                 gas[name]["first"] = g
             if e in BLOCK:
                 gas[name]["block"].append(g)
+                gas[name]["fixed"].append(ours.fixed)
             if e == WARMUP[-1] or e in BLOCK:
                 g_naive = theirs.submit(e, single, gateway)
                 if e in BLOCK:
@@ -125,8 +139,8 @@ def test_gas_registry_vs_naive(project, accounts, chain):
 
     rows = [
         "| call | devices per call | first hour | steady hour | block-change hour"
-        " | amortized (16 h) | naive | naive / ours | target | met |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        " | amortized (16 h) | of which calldata + logs | naive | naive / ours | target | met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for name, n in SCENARIOS:
         g = gas[name]
@@ -136,7 +150,8 @@ def test_gas_registry_vs_naive(project, accounts, chain):
         met = "" if target is None else ("yes" if amortized <= target else f"no (+{amortized - target:,.0f})")
         rows.append(
             f"| {name.split()[0]} | {n} | {g['first']:,.0f} | {mean(g['block'][1:]):,.0f}"
-            f" | {g['block'][0]:,.0f} | {amortized:,.0f} | {naive_mean:,.0f} | {naive_mean / amortized:.1f}"
+            f" | {g['block'][0]:,.0f} | {amortized:,.0f} | {mean(g['fixed']):,.0f}"
+            f" | {naive_mean:,.0f} | {naive_mean / amortized:.1f}"
             f" | {'' if target is None else f'{target:,}'} | {met} |"
         )
     table = "\n".join(rows)

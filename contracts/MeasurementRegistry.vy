@@ -28,6 +28,8 @@
         (3) Closing is monotone: `close_epoch(e)` closes every epoch up to
         `e`. With a grace period of at most one epoch and `e` already over,
         every earlier epoch was closed by time anyway.
+        (4) The SBT must name this registry (`MinerSBT.set_registry`):
+        otherwise a batch that flushes mining records reverts.
 """
 
 from snekmate.auth import ownable as ow
@@ -38,10 +40,10 @@ initializes: eip712
 
 exports: (
     ow.owner,
-    ow.transfer_ownership,
     eip712.eip712Domain,
     # Deliberately not exported: renounce_ownership (the registry must
-    # always have its DAO).
+    # always have its DAO), and transfer_ownership, redefined below with
+    # this contract's revert strings.
 )
 
 
@@ -325,6 +327,17 @@ def set_grace_period(grace_period: uint256):
     """
     self._check_dao()
     self._set_grace_period(grace_period)
+
+
+@external
+def transfer_ownership(new_owner: address):
+    """
+    @notice Hand the registry to another DAO (DAO).
+    @param new_owner The new owner, not the zero address.
+    """
+    self._check_dao()
+    assert new_owner != empty(address), "registry: zero owner"
+    ow._transfer_ownership(new_owner)
 
 
 @external

@@ -96,12 +96,18 @@ def token_id(admit, device_key, miner):
 
 @pytest.fixture
 def at_epoch_end(chain, genesis):
-    """Move time to `offset` seconds after the end of epoch `e` (only forward)."""
+    """Move time to `offset` seconds after the end of epoch `e` (only forward).
 
-    def at_epoch_end(e, offset=60):
+    With `mine`, also mine a block there, so that calls (eth_call runs on the
+    latest block on Anvil) see the new time too.
+    """
+
+    def at_epoch_end(e, offset=60, mine=False):
         ts = genesis + EPOCH_SECONDS * (e + 1) + offset
         if chain.pending_timestamp < ts:
             chain.pending_timestamp = ts
+        if mine:
+            chain.mine()
         return ts
 
     return at_epoch_end

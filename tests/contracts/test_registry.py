@@ -47,7 +47,7 @@ def chain_of(registry, batch_for, at_epoch_end, genesis, gateway):
 def test_submit__good_batch__emits_and_stores(
     registry, sbt, chain, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
 ):
-    at_epoch_end(0)
+    at_epoch_end(0, mine=True)
     readings, last_total = hour_readings(genesis, 1_000)
     b, digest = batch_for(device_key, 0, 0, readings=readings)
 
@@ -322,7 +322,7 @@ def test_submit_many__good_and_bad__skips_the_bad(
     admit(OTHER_DEVICE_KEY, miner)
     third_key = "0x" + "33" * 32
     admit(third_key, miner)
-    at_epoch_end(0)
+    at_epoch_end(0, mine=True)
     good_a, digest_a = batch_for(device_key, 0, 0)
     forged, _ = batch_for(attacker_key, 0, 0, device=other.address)
     good_b, digest_b = batch_for(OTHER_DEVICE_KEY, 0, 0)
@@ -512,7 +512,7 @@ def test_domain_separator__matches_twin(registry, chain):
 
 def test_views__epochs(registry, genesis, at_epoch_end, epoch_keys):
     assert registry.genesis() == genesis
-    at_epoch_end(4, offset=10)
+    at_epoch_end(4, offset=10, mine=True)
     assert registry.current_epoch() == 5
     assert registry.epoch_closed(4) is False
     assert registry.epoch_closed(3) is True
@@ -570,7 +570,9 @@ def test_setters__dao__stores_and_logs(registry, dao, setter, value, getter):
     assert [(log.name, log.value) for log in logs] == [(getter, value)]
 
 
-@pytest.mark.parametrize("setter,value,getter", SETTERS + [("set_epoch_keys", None, "epoch_keys")])
+@pytest.mark.parametrize(
+    "setter,value,getter", SETTERS + [("set_epoch_keys", None, "epoch_keys"), ("transfer_ownership", None, "owner")]
+)
 def test_setters__not_the_dao__reverts(registry, attacker, setter, value, getter):
     with ape.reverts("registry: only the DAO"):
         getattr(registry, setter)(value if value is not None else attacker, sender=attacker)
@@ -590,6 +592,16 @@ def test_setters__not_the_dao__reverts(registry, attacker, setter, value, getter
 def test_setters__bad_value__reverts(registry, dao, setter, value, reason):
     with ape.reverts(reason):
         getattr(registry, setter)(value, sender=dao)
+
+
+def test_transfer_ownership__dao__hands_over_the_setters(registry, dao, attacker):
+    with ape.reverts("registry: zero owner"):
+        registry.transfer_ownership("0x0000000000000000000000000000000000000000", sender=dao)
+    registry.transfer_ownership(attacker, sender=dao)
+    assert registry.owner() == attacker.address
+    with ape.reverts("registry: only the DAO"):
+        registry.set_grace_period(900, sender=dao)
+    registry.set_grace_period(900, sender=attacker)
 
 
 def test_set_epoch_keys__dao__moves_the_right_to_close(registry, dao, epoch_keys, attacker, at_epoch_end):
