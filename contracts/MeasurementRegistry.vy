@@ -116,8 +116,8 @@ MASK_64: constant(uint256) = 2**64 - 1
 MASK_128: constant(uint256) = 2**128 - 1
 
 # Device state word, from bit 0:
-#   total    96 bits  last total [mWh]; < 2**96 since every increase, the
-#                     first one from 0 at GENESIS, is bounded by
+#   total    96 bits  last total [mWh]; < 2**74 since every increase, the
+#                     first one from 0 at GENESIS - 1, is bounded by
 #                     capacity (uint32 W) × margin × elapsed time
 #   ts       40 bits  last timestamp [s] (until the year 36 812)
 #   seq      32 bits  next expected seq = accepted batches (hourly: 490 000 years)
