@@ -1,0 +1,138 @@
+"""Actors and contracts for the contract tests (embedded chain)."""
+
+import pytest
+from eth_account import Account
+
+from registry_batches import EPOCH_SECONDS, ZERO32, hour_readings, make_batch
+
+POW_TARGET = 2**248  # about 256 expected hashes
+CAPACITY_W = 5_000  # 5 kWp
+MARGIN_BPS = 12_000  # 120 %
+GRACE_PERIOD = 600  # s
+DEVICE_KEY = "0x" + "11" * 32
+OTHER_DEVICE_KEY = "0x" + "22" * 32
+ATTACKER_KEY = "0x" + "66" * 32
+
+
+@pytest.fixture
+def dao(accounts):
+    """Stands in for the TechnicalDAO: owner of the SBT and the registry."""
+    return accounts[0]
+
+
+@pytest.fixture
+def miner(accounts):
+    return accounts[1]
+
+
+@pytest.fixture
+def attacker(accounts):
+    return accounts[2]
+
+
+@pytest.fixture
+def epoch_keys(accounts):
+    """Stands in for the EpochKeys contract (closes epochs)."""
+    return accounts[3]
+
+
+@pytest.fixture
+def gateway(accounts):
+    """Relays device batches; anyone may."""
+    return accounts[4]
+
+
+@pytest.fixture
+def device_key():
+    return DEVICE_KEY
+
+
+@pytest.fixture
+def device(device_key):
+    return Account.from_key(device_key)
+
+
+@pytest.fixture
+def attacker_key():
+    return ATTACKER_KEY
+
+
+@pytest.fixture
+def sbt(project, dao):
+    return dao.deploy(project.MinerSBT)
+
+
+@pytest.fixture
+def admit(sbt, dao):
+    """Factory: apply for a device key as `owner` and approve it; returns the token id."""
+
+    def admit(key, owner, capacity_w=CAPACITY_W):
+        acct = Account.from_key(key)
+        pubkey = acct._key_obj.public_key.to_bytes()
+        sbt.apply(acct.address, pubkey, capacity_w, 48_000_000, 11_000_000, "ipfs://miner", sender=owner)
+        sbt.approve_application(sbt.application_count(), sender=dao)
+        return sbt.token_of_device(acct.address)
+
+    return admit
+
+
+@pytest.fixture
+def genesis(chain):
+    return chain.pending_timestamp - 1
+
+
+@pytest.fixture
+def registry(project, dao, sbt, genesis, epoch_keys):
+    reg = dao.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
+    sbt.set_registry(reg, sender=dao)
+    reg.set_epoch_keys(epoch_keys, sender=dao)
+    return reg
+
+
+@pytest.fixture
+def token_id(admit, device_key, miner):
+    return admit(device_key, miner)
+
+
+@pytest.fixture
+def at_epoch_end(chain, genesis):
+    """Move time to `offset` seconds after the end of epoch `e` (only forward).
+
+    With `mine`, also mine a block there, so that calls (eth_call runs on the
+    latest block on Anvil) see the new time too.
+    """
+
+    def at_epoch_end(e, offset=60, mine=False):
+        ts = genesis + EPOCH_SECONDS * (e + 1) + offset
+        if chain.pending_timestamp < ts:
+            chain.pending_timestamp = ts
+        if mine:
+            chain.mine()
+        return ts
+
+    return at_epoch_end
+
+
+@pytest.fixture
+def batch_for(chain, registry, genesis):
+    """Factory: a signed batch for this registry (see registry_batches.make_batch).
+
+    With `readings` omitted: 12 readings over epoch `e` at 3 kW, continuing `total`.
+    """
+
+    def batch_for(key, e, seq, *, prev=ZERO32, readings=None, total=0, target=None, **kw):
+        if readings is None:
+            readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, total)
+        return make_batch(
+            key,
+            e,
+            seq,
+            readings,
+            chain_id=chain.chain_id,
+            registry=registry.address,
+            target=target or registry.pow_target(),
+            prev=prev,
+            **kw,
+        )
+
+    return batch_for

@@ -1,0 +1,624 @@
+"""MeasurementRegistry: signed hourly batches, every refusal with its reason."""
+
+import ape
+import pytest
+from eth_account import Account
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import CAPACITY_W, GRACE_PERIOD, MARGIN_BPS, OTHER_DEVICE_KEY, POW_TARGET
+from registry_batches import (
+    EPOCH_SECONDS,
+    ZERO32,
+    domain_separator,
+    expected_hashes,
+    hour_readings,
+    pack_reading,
+    typed_digest,
+)
+
+MAX_POWER_MW = CAPACITY_W * 1_000 * MARGIN_BPS // 10_000  # 6 kW
+SUSPENDED = 2
+
+
+def state_of(registry, device):
+    return tuple(registry.device_state(device))
+
+
+@pytest.fixture
+def chain_of(registry, batch_for, at_epoch_end, genesis, gateway):
+    """Factory: submit consecutive good batches for `epochs`; returns (prev digest, last total)."""
+
+    def chain_of(key, epochs, seq=0, prev=ZERO32, total=0):
+        for e in epochs:
+            at_epoch_end(e)
+            readings, last = hour_readings(genesis + EPOCH_SECONDS * e, total)
+            b, digest = batch_for(key, e, seq, prev=prev, readings=readings)
+            registry.submit(b, sender=gateway)
+            seq, prev, total = seq + 1, digest, last
+        return prev, total
+
+    return chain_of
+
+
+# ============================== happy path ==============================
+
+
+def test_submit__good_batch__emits_and_stores(
+    registry, sbt, chain, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
+):
+    at_epoch_end(0, mine=True)
+    readings, last_total = hour_readings(genesis, 1_000)
+    b, digest = batch_for(device_key, 0, 0, readings=readings)
+
+    assert registry.batch_digest(b) == digest
+    assert registry.submit.call(b) == digest
+    tx = registry.submit(b, sender=gateway)
+
+    logs = tx.decode_logs(registry.BatchAccepted)
+    assert len(logs) == 1
+    log = logs[0]
+    assert log.device == device.address
+    assert log.token_id == token_id
+    assert log.epoch == 0
+    assert log.seq == 0
+    assert log.batch_hash == digest
+    assert log.prev_batch == ZERO32
+    assert log.pow_nonce == b["pow_nonce"]
+    assert log.signature == b["r"] + b["s"] + bytes([b["v"]])
+    assert list(log.readings) == readings
+    assert tx.decode_logs(registry.BatchSkipped) == []
+
+    last_ts = readings[-1] >> 192
+    assert state_of(registry, device.address) == (last_total, last_ts, 1, digest)
+    assert registry.legal_count(device.address, 0) == 12
+    assert registry.legal_count(device.address, 1) == 0
+    assert registry.mining_pending(device.address) == (1, expected_hashes(POW_TARGET))
+
+    registry.sync_mining(device.address, sender=gateway)
+    miner = sbt.miners(token_id)
+    assert miner.online_hours == 1
+    assert miner.hashes == expected_hashes(POW_TARGET)
+    assert registry.mining_pending(device.address) == (0, 0)
+
+
+def test_submit__consecutive_hours__chain_and_count(registry, device, device_key, token_id, chain_of, genesis):
+    prev, total = chain_of(device_key, range(3))
+    assert state_of(registry, device.address)[1:] == (genesis + 3 * EPOCH_SECONDS - 1, 3, prev)
+    assert state_of(registry, device.address)[0] == total
+    assert [registry.legal_count(device.address, e) for e in range(4)] == [12, 12, 12, 0]
+
+
+def test_submit__fewer_readings_and_an_offline_gap__accepted(
+    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
+):
+    at_epoch_end(0)
+    readings, total = hour_readings(genesis, 0, count=5)
+    b, prev = batch_for(device_key, 0, 0, readings=readings)
+    registry.submit(b, sender=gateway)
+    # offline for epochs 1..4: the total may grow by what 5 h at full power give
+    at_epoch_end(5)
+    start = genesis + 5 * EPOCH_SECONDS
+    ts = start + 10
+    grown = total + MAX_POWER_MW * (ts - (readings[-1] >> 192)) // EPOCH_SECONDS
+    b, _ = batch_for(device_key, 5, 1, prev=prev, readings=[pack_reading(ts, 0, grown)])
+    registry.submit(b, sender=gateway)
+    assert [registry.legal_count(device.address, e) for e in range(6)] == [5, 0, 0, 0, 0, 1]
+
+
+def test_submit__power_at_capacity_margin__accepted(registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway):
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0, power_mw=MAX_POWER_MW)
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    registry.submit(b, sender=gateway)
+    assert registry.legal_count(device.address, 0) == 12
+
+
+def test_submit__last_second_of_grace__accepted(registry, device, device_key, token_id, batch_for, at_epoch_end, gateway):
+    at_epoch_end(0, offset=GRACE_PERIOD - 1)
+    b, _ = batch_for(device_key, 0, 0)
+    registry.submit(b, sender=gateway)
+    assert registry.legal_count(device.address, 0) == 12
+
+
+# =============================== refusals ===============================
+
+
+@pytest.fixture
+def refused(registry, device, gateway):
+    """Submit `b` expecting `reason`; check that nothing was stored."""
+
+    def refused(b, reason):
+        before = state_of(registry, b["device"])
+        count_before = registry.legal_count(b["device"], b["epoch"])
+        with ape.reverts(reason):
+            registry.submit(b, sender=gateway)
+        assert state_of(registry, b["device"]) == before
+        assert registry.legal_count(b["device"], b["epoch"]) == count_before
+
+    return refused
+
+
+def test_submit__unknown_device__reverts(registry, token_id, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(OTHER_DEVICE_KEY, 0, 0)
+    refused(b, "registry: unknown device")
+
+
+def test_submit__suspended_device__reverts(registry, sbt, dao, token_id, device_key, batch_for, at_epoch_end, refused):
+    sbt.set_hardware_status(token_id, SUSPENDED, sender=dao)
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 0, 0)
+    refused(b, "registry: device not active")
+
+
+def test_submit__revoked_device__reverts(registry, sbt, dao, token_id, device_key, batch_for, at_epoch_end, refused):
+    sbt.revoke(token_id, "tampered meter", sender=dao)
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 0, 0)
+    refused(b, "registry: device not active")
+
+
+def test_submit__forged_signature__reverts(registry, device, token_id, attacker_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(attacker_key, 0, 0, device=device.address)
+    refused(b, "registry: bad signature")
+
+
+def test_submit__readings_changed_after_signing__reverts(registry, token_id, device_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 0, 0)
+    b["readings"][3] += 1  # a relayer adds 1 mWh
+    refused(b, "registry: bad signature")
+
+
+def test_submit__high_s_signature__reverts(registry, token_id, device_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 0, 0, high_s=True)
+    refused(b, "registry: bad signature")
+
+
+def test_submit__replayed_batch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, gateway, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 0, 0)
+    registry.submit(b, sender=gateway)
+    refused(b, "registry: bad seq")
+
+
+def test_submit__reordered_batch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused):
+    at_epoch_end(0)
+    first, digest = batch_for(device_key, 0, 0)
+    at_epoch_end(1)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS, 3_000_000)
+    second, _ = batch_for(device_key, 1, 1, prev=digest, readings=readings)
+    refused(second, "registry: bad seq")
+
+
+def test_submit__wrong_prev_batch__reverts(registry, token_id, device_key, chain_of, batch_for, at_epoch_end, genesis, refused):
+    _, total = chain_of(device_key, [0])
+    at_epoch_end(1)
+    b, _ = batch_for(device_key, 1, 1, prev=b"\x01" * 32, total=total)
+    refused(b, "registry: bad prev batch")
+
+
+def test_submit__running_epoch__reverts(registry, chain, token_id, device_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 1, 0)  # epoch 1 runs now
+    refused(b, "registry: epoch not over")
+
+
+def test_submit__future_epoch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 1_000, 0)
+    refused(b, "registry: epoch not over")
+
+
+def test_submit__after_grace_period__reverts(registry, token_id, device_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0, offset=GRACE_PERIOD)
+    b, _ = batch_for(device_key, 0, 0)
+    refused(b, "registry: epoch closed")
+
+
+def test_submit__after_close_epoch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, epoch_keys, refused):
+    at_epoch_end(1)
+    registry.close_epoch(1, sender=epoch_keys)
+    for e in (0, 1):
+        b, _ = batch_for(device_key, e, 0)
+        refused(b, "registry: epoch closed")
+
+
+def test_submit__same_epoch_again__reverts(registry, token_id, device_key, chain_of, batch_for, refused):
+    prev, total = chain_of(device_key, [0])
+    b, _ = batch_for(device_key, 0, 1, prev=prev, total=total)
+    refused(b, "registry: stale epoch")
+
+
+@pytest.mark.parametrize("count", [0, 13, 16])
+def test_submit__bad_readings_count__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused, count):
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0, count=count, step=EPOCH_SECONDS // max(count, 1))
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    refused(b, "registry: bad readings count")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_submit__timestamp_outside_epoch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused, where):
+    at_epoch_end(1)
+    start = genesis + EPOCH_SECONDS
+    readings, _ = hour_readings(start, 0)
+    if where == "before":
+        readings[0] = pack_reading(start - 1, 0, 0)
+    else:
+        readings[-1] = pack_reading(start + EPOCH_SECONDS, 0, readings[-1] & (2**128 - 1))
+    b, _ = batch_for(device_key, 1, 0, readings=readings)
+    refused(b, "registry: timestamp outside epoch")
+
+
+def test_submit__repeated_timestamp__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused):
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0)
+    ts, power, total = readings[4] >> 192, 3_000_000, readings[4] & (2**128 - 1)
+    readings[5] = pack_reading(ts, power, total)
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    refused(b, "registry: timestamps not increasing")
+
+
+def test_submit__decreasing_total__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused):
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0)
+    ts = readings[6] >> 192
+    readings[6] = pack_reading(ts, 3_000_000, (readings[5] & (2**128 - 1)) - 1)
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    refused(b, "registry: total decreasing")
+
+
+def test_submit__total_below_last_batch__reverts(registry, token_id, device_key, chain_of, batch_for, at_epoch_end, refused):
+    prev, total = chain_of(device_key, [0])
+    at_epoch_end(1)
+    b, _ = batch_for(device_key, 1, 1, prev=prev, total=total - 300_000)
+    refused(b, "registry: total decreasing")
+
+
+def test_submit__jump_inside_batch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused):
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0)
+    # 300 s at 6 kW give at most 500 000 mWh: the gap 6 -> 7 gives 500 001 more
+    for i in range(7, 12):
+        ts, power, total = (readings[i] >> 192), 3_000_000, readings[i] & (2**128 - 1)
+        readings[i] = pack_reading(ts, power, total + 250_001)
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    refused(b, "registry: total jump")
+
+
+def test_submit__gap_after_last_batch__reverts(registry, token_id, device_key, chain_of, batch_for, at_epoch_end, refused):
+    prev, total = chain_of(device_key, [0])
+    at_epoch_end(1)
+    b, _ = batch_for(device_key, 1, 1, prev=prev, total=total + 1_000_000)
+    refused(b, "registry: total jump")
+
+
+def test_submit__power_above_capacity__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused):
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0)
+    ts, total = readings[2] >> 192, readings[2] & (2**128 - 1)
+    readings[2] = pack_reading(ts, MAX_POWER_MW + 1, total)
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    refused(b, "registry: power above capacity")
+
+
+def test_submit__weak_proof_of_work__reverts(registry, token_id, device_key, batch_for, at_epoch_end, refused):
+    at_epoch_end(0)
+    b, _ = batch_for(device_key, 0, 0, weak_pow=True)
+    refused(b, "registry: weak proof of work")
+
+
+# ============================== submit_many =============================
+
+
+def test_submit_many__good_and_bad__skips_the_bad(
+    registry, admit, miner, device, device_key, token_id, attacker_key, batch_for, at_epoch_end, gateway
+):
+    other = Account.from_key(OTHER_DEVICE_KEY)
+    admit(OTHER_DEVICE_KEY, miner)
+    third_key = "0x" + "33" * 32
+    admit(third_key, miner)
+    at_epoch_end(0, mine=True)
+    good_a, digest_a = batch_for(device_key, 0, 0)
+    forged, _ = batch_for(attacker_key, 0, 0, device=other.address)
+    good_b, digest_b = batch_for(OTHER_DEVICE_KEY, 0, 0)
+    weak, _ = batch_for(third_key, 0, 0, weak_pow=True)
+    batches = [good_a, forged, good_b, good_a, weak]
+
+    assert registry.submit_many.call(batches) == 2
+    tx = registry.submit_many(batches, sender=gateway)
+
+    accepted = tx.decode_logs(registry.BatchAccepted)
+    assert [(log.device, log.batch_hash) for log in accepted] == [
+        (device.address, digest_a),
+        (other.address, digest_b),
+    ]
+    skipped = tx.decode_logs(registry.BatchSkipped)
+    assert [(log.device, log.seq, log.reason) for log in skipped] == [
+        (other.address, 0, "registry: bad signature"),
+        (device.address, 0, "registry: bad seq"),
+        (Account.from_key(third_key).address, 0, "registry: weak proof of work"),
+    ]
+    assert state_of(registry, device.address)[2:] == (1, digest_a)
+    assert state_of(registry, other.address)[2:] == (1, digest_b)
+
+
+def test_submit_many__skipped_batch__leaves_the_device_untouched(
+    registry, device, device_key, token_id, attacker_key, batch_for, at_epoch_end, gateway
+):
+    at_epoch_end(0)
+    forged, _ = batch_for(attacker_key, 0, 0, device=device.address)
+    good, digest = batch_for(device_key, 0, 0)
+    tx = registry.submit_many([forged, good], sender=gateway)
+    assert [log.reason for log in tx.decode_logs(registry.BatchSkipped)] == ["registry: bad signature"]
+    assert [log.batch_hash for log in tx.decode_logs(registry.BatchAccepted)] == [digest]
+    assert state_of(registry, device.address)[2:] == (1, digest)
+
+
+def test_submit_many__empty__accepts_nothing(registry, gateway):
+    assert registry.submit_many.call([]) == 0
+
+
+# ========================== mining record (SBT) =========================
+
+
+def test_mining__new_block_of_16_epochs__records_on_sbt(registry, sbt, device, device_key, token_id, chain_of):
+    chain_of(device_key, [14, 15])
+    assert sbt.miners(token_id).online_hours == 0
+    assert registry.mining_pending(device.address) == (2, 2 * expected_hashes(POW_TARGET))
+    chain_of(device_key, [16], seq=2, prev=registry.device_state(device.address)[3], total=registry.device_state(device.address)[0])
+    assert sbt.miners(token_id).online_hours == 2
+    assert sbt.miners(token_id).hashes == 2 * expected_hashes(POW_TARGET)
+    assert registry.mining_pending(device.address) == (1, expected_hashes(POW_TARGET))
+
+
+def test_mining__target_changed__pending_hours_keep_their_hashes(registry, sbt, dao, device, device_key, token_id, chain_of):
+    prev, total = chain_of(device_key, [0, 1])
+    new_target = POW_TARGET * 2
+    registry.set_pow_target(new_target, sender=dao)
+    chain_of(device_key, [2], seq=2, prev=prev, total=total)
+    assert sbt.miners(token_id).online_hours == 2
+    assert sbt.miners(token_id).hashes == 2 * expected_hashes(POW_TARGET)
+    assert registry.mining_pending(device.address) == (1, expected_hashes(new_target))
+    registry.sync_mining(device.address, sender=dao)
+    assert sbt.miners(token_id).hashes == 2 * expected_hashes(POW_TARGET) + expected_hashes(new_target)
+
+
+def test_sync_mining__nothing_pending__changes_nothing(registry, sbt, device, token_id, gateway):
+    tx = registry.sync_mining(device.address, sender=gateway)
+    assert sbt.miners(token_id).online_hours == 0
+
+
+# ============================= legal counts =============================
+
+
+def test_legal_count__across_blocks_and_archive__kept_then_forgotten(
+    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
+):
+    # epochs and reading counts; 16-epoch blocks, 48-epoch superblocks, 8 archive slots
+    plan = [(0, 3), (1, 12), (15, 7), (16, 1), (47, 2), (48, 5), (100, 9), (500, 4), (501, 6), (900, 8)]
+    seq, prev, total = 0, ZERO32, 0
+    for e, n in plan:
+        at_epoch_end(e)
+        readings, total = hour_readings(genesis + EPOCH_SECONDS * e, total, count=n)
+        b, prev = batch_for(device_key, e, seq, prev=prev, readings=readings)
+        registry.submit(b, sender=gateway)
+        seq += 1
+    got = {e: registry.legal_count(device.address, e) for e, _ in plan}
+    # 900 is in superblock 18 (slot 2): archiving 500-501 (superblock 10, slot 2)
+    # evicted superblock 2 (epoch 100); superblocks 0 and 1 (slots 0, 1) remain
+    expected = dict(plan)
+    expected[100] = 0
+    assert got == expected
+    assert registry.legal_count(device.address, 2) == 0
+    assert registry.legal_count(device.address, 901) == 0
+
+
+class ArchiveModel:
+    """Independent model of what legal_count still knows: an archived
+    superblock S is forgotten once a block of a later superblock S' ≡ S (mod 8)
+    is archived; the block of the last batch is always known."""
+
+    def __init__(self):
+        self.counts = {}
+        self.archived_super = {}  # slot -> superblock held
+
+    def accept(self, e, n):
+        if self.counts:
+            last = max(self.counts)
+            if e // 16 != last // 16:
+                sup = last // 48
+                self.archived_super[sup % 8] = sup
+        self.counts[e] = n
+
+    def legal_count(self, e):
+        if e not in self.counts:
+            return 0
+        last = max(self.counts)
+        if e // 16 == last // 16:
+            return self.counts[e]
+        sup = e // 48
+        return self.counts[e] if self.archived_super.get(sup % 8) == sup else 0
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(steps=st.lists(st.tuples(st.integers(1, 80), st.integers(1, 12)), min_size=1, max_size=8))
+def test_legal_count__random_history__matches_model(project, chain, accounts, dao, sbt, admit, steps):
+    key = "0x%064x" % (0xC0FFEE00 + chain.blocks.head.number)  # a new device each example
+    genesis = chain.pending_timestamp - 1
+    registry = dao.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
+    sbt.set_registry(registry, sender=dao)
+    admit(key, accounts[1])
+    device = Account.from_key(key).address
+    model = ArchiveModel()
+    from registry_batches import make_batch
+
+    e, seq, prev, total = -1, 0, ZERO32, 0
+    for gap, n in steps:
+        e += gap
+        ts = genesis + EPOCH_SECONDS * (e + 1) + 60
+        if chain.pending_timestamp < ts:
+            chain.pending_timestamp = ts
+        readings, total = hour_readings(genesis + EPOCH_SECONDS * e, total, count=n)
+        b, prev = make_batch(
+            key, e, seq, readings, chain_id=chain.chain_id, registry=registry.address, target=POW_TARGET, prev=prev
+        )
+        registry.submit(b, sender=accounts[4])
+        model.accept(e, n)
+        seq += 1
+    for q in range(0, e + 2):
+        assert registry.legal_count(device, q) == model.legal_count(q), q
+
+
+# ============================ digest (twin) =============================
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    epoch=st.integers(0, 2**64 - 1),
+    seq=st.integers(0, 2**64 - 1),
+    prev=st.binary(min_size=32, max_size=32),
+    nonce=st.integers(0, 2**256 - 1),
+    readings=st.lists(st.integers(0, 2**256 - 1), min_size=0, max_size=16),
+)
+def test_batch_digest__any_batch__matches_eip712_twin(registry, chain, device, epoch, seq, prev, nonce, readings):
+    b = {
+        "device": device.address,
+        "epoch": epoch,
+        "seq": seq,
+        "prev_batch": prev,
+        "pow_nonce": nonce,
+        "readings": readings,
+        "v": 27,
+        "r": ZERO32,
+        "s": ZERO32,
+    }
+    expected = typed_digest(chain.chain_id, registry.address, device.address, epoch, seq, readings, prev, nonce)
+    assert registry.batch_digest(b) == expected
+
+
+def test_domain_separator__matches_twin(registry, chain):
+    assert registry.domain_separator() == domain_separator(chain.chain_id, registry.address)
+    fields = registry.eip712Domain()
+    assert fields[1:5] == ("GreenEnergyMiners", "1", chain.chain_id, registry.address)
+
+
+# ============================ epochs, closing ===========================
+
+
+def test_views__epochs(registry, genesis, at_epoch_end, epoch_keys):
+    assert registry.genesis() == genesis
+    at_epoch_end(4, offset=10, mine=True)
+    assert registry.current_epoch() == 5
+    assert registry.epoch_closed(4) is False
+    assert registry.epoch_closed(3) is True
+    assert registry.epoch_closed(5) is False
+    registry.close_epoch(4, sender=epoch_keys)
+    assert registry.epoch_closed(4) is True
+
+
+def test_close_epoch__not_epoch_keys__reverts(registry, attacker, dao, at_epoch_end):
+    at_epoch_end(0)
+    for who in (attacker, dao):
+        with ape.reverts("registry: only epoch keys"):
+            registry.close_epoch(0, sender=who)
+
+
+def test_close_epoch__running_epoch__reverts(registry, epoch_keys, at_epoch_end):
+    at_epoch_end(0)
+    with ape.reverts("registry: epoch not over"):
+        registry.close_epoch(1, sender=epoch_keys)
+
+
+def test_close_epoch__earlier_epoch__keeps_later_closed(registry, epoch_keys, at_epoch_end):
+    at_epoch_end(3)
+    tx = registry.close_epoch(3, sender=epoch_keys)
+    assert [log.epoch for log in tx.decode_logs(registry.EpochClosed)] == [3]
+    registry.close_epoch(2, sender=epoch_keys)
+    assert registry.epoch_closed(3) is True
+
+
+# ============================== parameters ==============================
+
+
+def test_views__deploy_parameters(registry, sbt, dao, epoch_keys):
+    assert registry.sbt() == sbt.address
+    assert registry.owner() == dao.address
+    assert registry.pow_target() == POW_TARGET
+    assert registry.hashes_per_batch() == expected_hashes(POW_TARGET)
+    assert registry.capacity_margin_bps() == MARGIN_BPS
+    assert registry.grace_period() == GRACE_PERIOD
+    assert registry.epoch_keys() == epoch_keys.address
+
+
+SETTERS = [
+    ("set_pow_target", 2**250, "pow_target"),
+    ("set_capacity_margin_bps", 15_000, "capacity_margin_bps"),
+    ("set_grace_period", 900, "grace_period"),
+]
+
+
+@pytest.mark.parametrize("setter,value,getter", SETTERS)
+def test_setters__dao__stores_and_logs(registry, dao, setter, value, getter):
+    tx = getattr(registry, setter)(value, sender=dao)
+    assert getattr(registry, getter)() == value
+    logs = tx.decode_logs(registry.ParameterChanged)
+    assert [(log.name, log.value) for log in logs] == [(getter, value)]
+
+
+@pytest.mark.parametrize(
+    "setter,value,getter", SETTERS + [("set_epoch_keys", None, "epoch_keys"), ("transfer_ownership", None, "owner")]
+)
+def test_setters__not_the_dao__reverts(registry, attacker, setter, value, getter):
+    with ape.reverts("registry: only the DAO"):
+        getattr(registry, setter)(value if value is not None else attacker, sender=attacker)
+
+
+@pytest.mark.parametrize(
+    "setter,value,reason",
+    [
+        ("set_pow_target", 2**128 - 1, "registry: bad pow target"),
+        ("set_pow_target", 0, "registry: bad pow target"),
+        ("set_capacity_margin_bps", 9_999, "registry: bad capacity margin"),
+        ("set_capacity_margin_bps", 100_001, "registry: bad capacity margin"),
+        ("set_grace_period", 0, "registry: bad grace period"),
+        ("set_grace_period", EPOCH_SECONDS + 1, "registry: bad grace period"),
+    ],
+)
+def test_setters__bad_value__reverts(registry, dao, setter, value, reason):
+    with ape.reverts(reason):
+        getattr(registry, setter)(value, sender=dao)
+
+
+def test_transfer_ownership__dao__hands_over_the_setters(registry, dao, attacker):
+    with ape.reverts("registry: zero owner"):
+        registry.transfer_ownership("0x0000000000000000000000000000000000000000", sender=dao)
+    registry.transfer_ownership(attacker, sender=dao)
+    assert registry.owner() == attacker.address
+    with ape.reverts("registry: only the DAO"):
+        registry.set_grace_period(900, sender=dao)
+    registry.set_grace_period(900, sender=attacker)
+
+
+def test_set_epoch_keys__dao__moves_the_right_to_close(registry, dao, epoch_keys, attacker, at_epoch_end):
+    tx = registry.set_epoch_keys(attacker, sender=dao)
+    assert [log.epoch_keys for log in tx.decode_logs(registry.EpochKeysChanged)] == [attacker.address]
+    at_epoch_end(0)
+    with ape.reverts("registry: only epoch keys"):
+        registry.close_epoch(0, sender=epoch_keys)
+    registry.close_epoch(0, sender=attacker)
+
+
+@pytest.mark.parametrize("target", [2**128, 2**200 + 12345, 3 * 2**250, 2**256 - 1])
+def test_hashes_per_batch__targets__floor_of_2_256_over_target(registry, dao, target):
+    registry.set_pow_target(target, sender=dao)
+    assert registry.hashes_per_batch() == 2**256 // target
+
+
+def test_deploy__genesis_in_future__reverts(project, dao, sbt, chain):
+    with ape.reverts("registry: bad genesis"):
+        dao.deploy(project.MeasurementRegistry, sbt, chain.pending_timestamp + 3600, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
