@@ -24,13 +24,17 @@ from statistics import mean
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts"))
-from registry_batches import EPOCH_SECONDS, ZERO32, hour_readings, make_batch  # noqa: E402
-
-POW_TARGET = 2**248
-CAPACITY_W = 5_000
-MARGIN_BPS = 12_000
-GRACE_PERIOD = 600
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))
+from registry_kit import (  # noqa: E402
+    CAPACITY_W,
+    EPOCH_SECONDS,
+    GRACE_PERIOD,
+    MARGIN_BPS,
+    POW_TARGET,
+    ZERO32,
+    hour_readings,
+    make_batch,
+)
 WARMUP = [48 * k for k in range(9)]  # 0 .. 384: one batch per superblock
 BLOCK = list(range(400, 416))  # the measured steady block of 16 epochs
 TARGETS = {"submit": 55_000, "submit_many x50": 30_000}

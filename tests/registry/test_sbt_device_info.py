@@ -2,7 +2,7 @@
 
 from eth_account import Account
 
-from conftest import CAPACITY_W
+from registry_kit import CAPACITY_W
 
 ACTIVE, SUSPENDED, REVOKED = 1, 2, 3
 

@@ -1,20 +1,36 @@
-"""Python twin of the registry's batch encoding (docs/protocol.md), for tests and bench.
+"""Signed batches for the registry tests and the gas bench.
 
-Builds, proves (PoW) and signs a device batch exactly as a device would: the
-EIP-712 digest through eth-account's ``encode_typed_data`` and the signature
-through ``Account.unsafe_sign_hash``. ``fast_digest`` is the same digest by
-hand, used while searching a nonce; every signed batch checks the two agree.
+Builds, proves (PoW) and signs a device batch as a device would, with the off-chain
+encoder (`offchain.batch`) while searching a nonce and eth-account's ``encode_typed_data``
+as the reference digest; every signed batch checks the two agree.
 """
 
-from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
-from eth_utils import keccak
 
-DOMAIN_NAME = "GreenEnergyMiners"
-DOMAIN_VERSION = "1"
-EPOCH_SECONDS = 3_600
+from offchain.batch import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    EPOCH_SECONDS,
+    ZERO_HASH as ZERO32,
+    batch_digest,
+    domain_separator,
+    expected_hashes,
+    pack_reading,
+    pow_value,
+    readings_hash,
+)
+
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+# The settings the registry tests and the gas bench deploy with
+POW_TARGET = 2**248  # about 256 expected hashes
+CAPACITY_W = 5_000  # 5 kWp
+MARGIN_BPS = 12_000  # 120 %
+GRACE_PERIOD = 600  # s
+DEVICE_KEY = "0x" + "11" * 32
+OTHER_DEVICE_KEY = "0x" + "22" * 32
+ATTACKER_KEY = "0x" + "66" * 32
 
 BATCH_TYPES = {
     "EIP712Domain": [
@@ -32,45 +48,6 @@ BATCH_TYPES = {
         {"name": "powNonce", "type": "uint256"},
     ],
 }
-BATCH_TYPEHASH = keccak(
-    b"Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash,bytes32 prevBatch,uint256 powNonce)"
-)
-DOMAIN_TYPEHASH = keccak(
-    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-ZERO32 = b"\x00" * 32
-
-
-def pack_reading(ts, power_mw, total_mwh):
-    """One packed reading: ts [s] << 192 | power [mW] << 128 | total [mWh]."""
-    return (ts << 192) | (power_mw << 128) | total_mwh
-
-
-def unpack_reading(word):
-    return word >> 192, (word >> 128) & (2**64 - 1), word & (2**128 - 1)
-
-
-def readings_hash(readings):
-    return keccak(b"".join(r.to_bytes(32, "big") for r in readings))
-
-
-def domain_separator(chain_id, registry):
-    return keccak(
-        encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [DOMAIN_TYPEHASH, keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION), chain_id, str(registry)],
-        )
-    )
-
-
-def fast_digest(separator, device, epoch, seq, rhash, prev, nonce):
-    struct_hash = keccak(
-        encode(
-            ["bytes32", "address", "uint64", "uint64", "bytes32", "bytes32", "uint256"],
-            [BATCH_TYPEHASH, str(device), epoch, seq, rhash, prev, nonce],
-        )
-    )
-    return keccak(b"\x19\x01" + separator + struct_hash)
 
 
 def typed_digest(chain_id, registry, device, epoch, seq, readings, prev, nonce):
@@ -96,20 +73,12 @@ def typed_digest(chain_id, registry, device, epoch, seq, readings, prev, nonce):
     return _hash_eip191_message(encode_typed_data(full_message=message))
 
 
-def pow_hash(digest, nonce):
-    return int.from_bytes(keccak(digest + nonce.to_bytes(32, "big")), "big")
-
-
 def find_nonce(digest_of, target, start=0, weak=False):
     """First nonce from `start` whose proof is below target (or, if weak, not below)."""
     nonce = start
-    while (pow_hash(digest_of(nonce), nonce) < target) == weak:
+    while (pow_value(digest_of(nonce), nonce) < target) == weak:
         nonce += 1
     return nonce
-
-
-def expected_hashes(target):
-    return 2**256 // target
 
 
 def make_batch(
@@ -135,12 +104,11 @@ def make_batch(
     signer = Account.from_key(key)
     device = device or signer.address
     separator = domain_separator(chain_id, registry)
-    rhash = readings_hash(readings)
     nonce = find_nonce(
-        lambda n: fast_digest(separator, device, epoch, seq, rhash, prev, n), target, weak=weak_pow
+        lambda n: batch_digest(separator, device, epoch, seq, readings, prev, n), target, weak=weak_pow
     )
     digest = typed_digest(chain_id, registry, device, epoch, seq, readings, prev, nonce)
-    assert digest == fast_digest(separator, device, epoch, seq, rhash, prev, nonce)
+    assert digest == batch_digest(separator, device, epoch, seq, readings, prev, nonce)
     sig = Account.unsafe_sign_hash(digest, key)
     v, r, s = sig.v, sig.r, sig.s
     if high_s:

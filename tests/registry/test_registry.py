@@ -6,9 +6,13 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CAPACITY_W, GRACE_PERIOD, MARGIN_BPS, OTHER_DEVICE_KEY, POW_TARGET
-from registry_batches import (
+from registry_kit import (
+    CAPACITY_W,
     EPOCH_SECONDS,
+    GRACE_PERIOD,
+    MARGIN_BPS,
+    OTHER_DEVICE_KEY,
+    POW_TARGET,
     ZERO32,
     domain_separator,
     expected_hashes,
@@ -455,7 +459,7 @@ def test_legal_count__random_history__matches_model(project, chain, accounts, da
     admit(key, accounts[1])
     device = Account.from_key(key).address
     model = ArchiveModel()
-    from registry_batches import make_batch
+    from registry_kit import make_batch
 
     e, seq, prev, total = -1, 0, ZERO32, 0
     for gap, n in steps:

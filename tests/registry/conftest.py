@@ -3,15 +3,18 @@
 import pytest
 from eth_account import Account
 
-from registry_batches import EPOCH_SECONDS, ZERO32, hour_readings, make_batch
-
-POW_TARGET = 2**248  # about 256 expected hashes
-CAPACITY_W = 5_000  # 5 kWp
-MARGIN_BPS = 12_000  # 120 %
-GRACE_PERIOD = 600  # s
-DEVICE_KEY = "0x" + "11" * 32
-OTHER_DEVICE_KEY = "0x" + "22" * 32
-ATTACKER_KEY = "0x" + "66" * 32
+from registry_kit import (
+    ATTACKER_KEY,
+    CAPACITY_W,
+    DEVICE_KEY,
+    EPOCH_SECONDS,
+    GRACE_PERIOD,
+    MARGIN_BPS,
+    POW_TARGET,
+    ZERO32,
+    hour_readings,
+    make_batch,
+)
 
 
 @pytest.fixture
@@ -115,7 +118,7 @@ def at_epoch_end(chain, genesis):
 
 @pytest.fixture
 def batch_for(chain, registry, genesis):
-    """Factory: a signed batch for this registry (see registry_batches.make_batch).
+    """Factory: a signed batch for this registry (see registry_kit.make_batch).
 
     With `readings` omitted: 12 readings over epoch `e` at 3 kW, continuing `total`.
     """

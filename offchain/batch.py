@@ -1,0 +1,228 @@
+"""
+The device batch: packed readings, EIP-712 digest, signer and proof of work.
+
+Pure functions, written from ``docs/protocol.md`` and independent of the device's
+own encoder, so that the gateway and the indexer cross-check the device and the
+registry. Hashes and signatures are ``bytes``; addresses are checksummed strings.
+"""
+
+from typing import NamedTuple
+
+from eth_abi import encode as abi_encode
+from eth_keys import keys
+from eth_keys.exceptions import BadSignature, ValidationError
+from eth_utils import keccak, to_checksum_address
+
+DOMAIN_NAME = "GreenEnergyMiners"
+DOMAIN_VERSION = "1"
+DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+BATCH_TYPE = (
+    "Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash,"
+    "bytes32 prevBatch,uint256 powNonce)"
+)
+DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
+BATCH_TYPEHASH = keccak(text=BATCH_TYPE)
+
+EPOCH_SECONDS = 3_600
+MAX_READINGS = 12  # one sample every 5 minutes, one batch per hour
+ZERO_HASH = bytes(32)
+UINT64_MAX = 2**64 - 1
+UINT128_MAX = 2**128 - 1
+UINT256_MAX = 2**256 - 1
+# secp256k1 group order; signatures are low-s (s <= n / 2)
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+_MASK64 = 2**64 - 1
+_MASK128 = 2**128 - 1
+
+
+class Reading(NamedTuple):
+    """One sample: timestamp [s], power [mW], cumulative energy since onboarding [mWh]."""
+
+    ts: int
+    power_mw: int
+    total_mwh: int
+
+
+class Batch(NamedTuple):
+    """A signed batch as the device sends it; ``readings`` are packed ``uint256``."""
+
+    device: str
+    epoch: int
+    seq: int
+    readings: tuple  # packed readings, 1..12 ints
+    prev_batch: bytes  # 32 bytes
+    pow_nonce: int
+    signature: bytes  # 65 bytes r ‖ s ‖ v
+
+
+def pack_reading(ts, power_mw, total_mwh):
+    """
+    Pack one reading into a ``uint256``.
+
+    Parameters
+    ----------
+    ts : int [s]
+    power_mw : int [mW]
+    total_mwh : int [mWh]
+
+    Returns
+    -------
+    int
+        ``ts << 192 | power_mw << 128 | total_mwh``.
+    """
+    if not (0 <= ts <= UINT64_MAX and 0 <= power_mw <= UINT64_MAX and 0 <= total_mwh <= UINT128_MAX):
+        raise ValueError("reading out of range")
+    return (ts << 192) | (power_mw << 128) | total_mwh
+
+
+def unpack_reading(packed):
+    """
+    Split a packed ``uint256`` reading.
+
+    Returns
+    -------
+    Reading
+        timestamp [s], power [mW], total [mWh].
+    """
+    return Reading(packed >> 192, (packed >> 128) & _MASK64, packed & _MASK128)
+
+
+def readings_hash(packed_readings):
+    """``keccak256`` of the readings, 32 bytes each, big-endian."""
+    return keccak(b"".join(int(r).to_bytes(32, "big") for r in packed_readings))
+
+
+def domain_separator(chain_id, registry):
+    """
+    EIP-712 domain separator of the batches a registry accepts.
+
+    Parameters
+    ----------
+    chain_id : int
+    registry : str
+        The MeasurementRegistry's address (verifyingContract).
+    """
+    return keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                DOMAIN_TYPEHASH,
+                keccak(text=DOMAIN_NAME),
+                keccak(text=DOMAIN_VERSION),
+                chain_id,
+                to_checksum_address(registry),
+            ],
+        )
+    )
+
+
+def batch_digest(separator, device, epoch, seq, packed_readings, prev_batch, pow_nonce):
+    """
+    EIP-712 digest of a batch: its identity (``batch_hash``) and what the device signs.
+
+    Parameters
+    ----------
+    separator : bytes
+        The domain separator, see :func:`domain_separator`.
+    device : str
+    epoch, seq : int
+    packed_readings : sequence of int
+    prev_batch : bytes
+        Digest of the device's previous accepted batch, zero bytes for seq 0.
+    pow_nonce : int
+    """
+    struct_hash = keccak(
+        abi_encode(
+            ["bytes32", "address", "uint64", "uint64", "bytes32", "bytes32", "uint256"],
+            [
+                BATCH_TYPEHASH,
+                to_checksum_address(device),
+                epoch,
+                seq,
+                readings_hash(packed_readings),
+                bytes(prev_batch),
+                pow_nonce,
+            ],
+        )
+    )
+    return keccak(b"\x19\x01" + separator + struct_hash)
+
+
+def digest_of(separator, batch):
+    """The digest of a :class:`Batch` (see :func:`batch_digest`)."""
+    return batch_digest(
+        separator, batch.device, batch.epoch, batch.seq, batch.readings, batch.prev_batch, batch.pow_nonce
+    )
+
+
+def split_signature(signature):
+    """
+    ``(v, r, s)`` of a 65-byte ``r ‖ s ‖ v`` signature.
+
+    Raises
+    ------
+    ValueError
+        If the signature is not 65 bytes.
+    """
+    if len(signature) != 65:
+        raise ValueError("signature must be 65 bytes")
+    return signature[64], int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
+
+
+def join_signature(v, r, s):
+    """The 65-byte ``r ‖ s ‖ v`` form of a signature."""
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
+
+
+def recover_signer(digest, signature):
+    """
+    Address whose key signed ``digest``, or ``None`` when the signature does not recover.
+
+    Only canonical signatures recover: ``v`` in {27, 28}, ``0 < r, s < n`` and low ``s``,
+    as the protocol fixes (``docs/protocol.md``).
+
+    Parameters
+    ----------
+    digest : bytes
+        32 bytes.
+    signature : bytes
+        65 bytes ``r ‖ s ‖ v``.
+    """
+    v, r, s = split_signature(signature)
+    if v not in (27, 28) or not (0 < r < SECP256K1_N) or not (0 < s <= SECP256K1_N // 2):
+        return None
+    try:
+        public_key = keys.Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(digest)
+    except (BadSignature, ValidationError):
+        return None
+    return public_key.to_checksum_address()
+
+
+def pow_value(digest, pow_nonce):
+    """``uint256(keccak256(digest ‖ uint256(pow_nonce)))``; the proof holds when below the target."""
+    return int.from_bytes(keccak(bytes(digest) + pow_nonce.to_bytes(32, "big")), "big")
+
+
+def meets_target(digest, pow_nonce, target):
+    """Whether ``pow_nonce`` proves the work for ``digest`` against ``target``."""
+    return pow_value(digest, pow_nonce) < target
+
+
+def expected_hashes(target):
+    """Expected number of hashes to find a nonce below ``target``: ``2**256 // target``."""
+    return 2**256 // target
+
+
+def epoch_bounds(genesis, epoch):
+    """``[start, stop)`` of an epoch [s]."""
+    start = genesis + EPOCH_SECONDS * epoch
+    return start, start + EPOCH_SECONDS
+
+
+def as_hex(value):
+    """Lower-case ``0x`` hex of bytes, or of a hex string with or without ``0x``."""
+    if isinstance(value, str):
+        return value.lower() if value.startswith("0x") else "0x" + value.lower()
+    return "0x" + bytes(value).hex()
+

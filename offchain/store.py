@@ -1,0 +1,632 @@
+"""
+The off-chain index: SQLite tables rebuilt from the registry's events, plus the gateway's queue.
+
+The chain's logs are the database; this store is an index of them that can always be
+wiped and rebuilt (:func:`offchain.indexer.rebuild`). Units as in the design: time [s],
+power [mW], energy [mWh]. Hashes and signatures are stored as ``0x`` hex text, addresses
+as checksummed text.
+
+Integers the chain's types allow beyond SQLite's signed 64 bits (a ``uint128`` total, a
+``uint256`` proof-of-work nonce) are stored in columns without type affinity: as an
+INTEGER when they fit, as decimal TEXT when they do not, and always read back as ``int``.
+(The registry keeps totals below 2**96 mWh; nonces are often large.)
+"""
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+_INT64_MAX = 2**63 - 1
+_IN_CHUNK = 500  # host parameters per IN (...) query
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device      TEXT PRIMARY KEY,
+    token_id    INTEGER NOT NULL,
+    last_ts     INTEGER,            -- s, of the latest stored reading
+    last_total,                     -- mWh, of the latest stored reading
+    capacity_w  INTEGER,            -- W peak
+    lat_udeg    INTEGER,            -- micro-degrees
+    lon_udeg    INTEGER,            -- micro-degrees
+    pubkey      TEXT                -- 0x, 64 bytes x ‖ y
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_hash   TEXT PRIMARY KEY,  -- EIP-712 digest
+    device       TEXT NOT NULL,
+    token_id     INTEGER NOT NULL,
+    epoch        INTEGER NOT NULL,
+    seq          INTEGER NOT NULL,
+    prev_batch   TEXT NOT NULL,
+    pow_nonce    NOT NULL,          -- uint256: INTEGER or decimal TEXT
+    signature    TEXT NOT NULL,     -- 65 bytes r ‖ s ‖ v
+    block_number INTEGER NOT NULL,
+    tx_hash      TEXT NOT NULL,
+    log_index    INTEGER NOT NULL,
+    UNIQUE (device, seq)
+);
+CREATE INDEX IF NOT EXISTS batches_epoch ON batches (epoch);
+-- clustered by epoch: the chain delivers epochs in order, so inserts append, and an
+-- epoch window is one range scan
+CREATE TABLE IF NOT EXISTS readings (
+    epoch      INTEGER NOT NULL,
+    device     TEXT NOT NULL,
+    ts         INTEGER NOT NULL,    -- s
+    power_mw   INTEGER NOT NULL,    -- mW
+    total_mwh  NOT NULL,            -- mWh, uint128: INTEGER or decimal TEXT
+    batch_hash TEXT NOT NULL,
+    PRIMARY KEY (epoch, device, ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epochs (
+    epoch      INTEGER NOT NULL,
+    device     TEXT NOT NULL,
+    n          INTEGER NOT NULL,    -- legal readings
+    energy_mwh NOT NULL,            -- mWh generated in the epoch
+    PRIMARY KEY (epoch, device)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gateway_queue (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_hash  TEXT NOT NULL UNIQUE,
+    device      TEXT NOT NULL,
+    epoch       INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    body        TEXT NOT NULL,      -- the batch as JSON, as the device sent it
+    status      TEXT NOT NULL,      -- pending | accepted | skipped | failed
+    reason      TEXT,
+    tx_hash     TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    received_at INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gateway_queue_status ON gateway_queue (status, id);
+CREATE INDEX IF NOT EXISTS gateway_queue_device ON gateway_queue (device, seq);
+"""
+
+# Tables that hold only what the chain says; `rebuild` empties them.
+INDEX_TABLES = ("readings", "epochs", "batches", "devices")
+
+
+class BatchRow(NamedTuple):
+    """One accepted batch as the index keeps it; ``readings`` are ``(ts, power_mw, total_mwh)``."""
+
+    batch_hash: str
+    device: str
+    token_id: int
+    epoch: int
+    seq: int
+    prev_batch: str
+    pow_nonce: int
+    signature: str
+    block_number: int
+    tx_hash: str
+    log_index: int
+    readings: tuple
+
+
+class Readings(NamedTuple):
+    """Readings of many devices, one array element per reading, sorted by device then time."""
+
+    device: np.ndarray  # str
+    epoch: np.ndarray  # int64
+    ts: np.ndarray  # int64 [s]
+    power_mw: np.ndarray  # int64 [mW]
+    total_mwh: np.ndarray  # int64 [mWh] (object when a total exceeds int64)
+
+
+class EpochCounts(NamedTuple):
+    """Per device and epoch: legal readings ``n`` and energy [mWh], sorted by device then epoch."""
+
+    device: np.ndarray  # str
+    epoch: np.ndarray  # int64
+    n: np.ndarray  # int64
+    energy_mwh: np.ndarray  # int64 [mWh] (object when beyond int64)
+
+
+class QueuedBatch(NamedTuple):
+    """One entry of the gateway's queue."""
+
+    batch_hash: str
+    device: str
+    epoch: int
+    seq: int
+    body: dict
+    status: str
+    reason: str
+    tx_hash: str
+    attempts: int
+
+
+class Outcome(NamedTuple):
+    """What became of a queued batch: ``status`` accepted, skipped or failed."""
+
+    batch_hash: str
+    status: str
+    reason: str = None
+    tx_hash: str = None
+
+
+DEFAULT_URL = "var/store.sqlite"  # relative to the working directory (the project root)
+
+# ----------------------------------------------------------------- connection
+
+
+def read_store_url():
+    """The store URL from the environment: ``GEM_STORE``, default ``var/store.sqlite``."""
+    return os.environ.get("GEM_STORE", DEFAULT_URL)
+
+
+def _parse_url(url):
+    """SQLite file path of a store URL: a path, ``sqlite:///path`` or ``:memory:``."""
+    url = str(url)
+    if url in (":memory:", "sqlite://", "sqlite:///:memory:"):
+        return ":memory:"
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    if "://" in url:
+        raise ValueError(f"store: unsupported URL {url!r} (only SQLite paths and sqlite:/// URLs)")
+    return url
+
+
+def open_store(url=":memory:"):
+    """
+    Open (and create if needed) a store.
+
+    Parameters
+    ----------
+    url : str or path
+        A file path, a ``sqlite:///path`` URL, or ``:memory:``.
+
+    Returns
+    -------
+    sqlite3.Connection
+        In WAL mode, with the schema in place. Usable from one thread at a time
+        (the gateway keeps it on its event loop).
+    """
+    path = _parse_url(url)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.executescript(SCHEMA)
+    version = read_meta(conn, "schema_version")
+    if version is None:
+        write_meta(conn, {"schema_version": str(SCHEMA_VERSION)})
+    elif int(version) != SCHEMA_VERSION:
+        raise ValueError(f"store: schema version {version}, this code reads {SCHEMA_VERSION}")
+    return conn
+
+
+class _Transaction:
+    """``with _Transaction(conn):`` — one BEGIN ... COMMIT, rolled back on error."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def _to_sql(value):
+    """An int as SQLite stores it: INTEGER when it fits in 64 bits, else decimal TEXT."""
+    return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else str(value)
+
+
+def _ints(values):
+    """A numpy integer array of SQL values; object dtype when one exceeds int64."""
+    values = [int(v) for v in values]
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return np.array(values, dtype=object)
+
+
+# ----------------------------------------------------------------- key / value
+
+
+def read_meta(conn, key, default=None):
+    """The value of a progress key, or ``default``."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return default if row is None else row[0]
+
+
+def write_meta(conn, values):
+    """Set progress keys (``{key: str}``) in one transaction."""
+    with _Transaction(conn):
+        _write_meta(conn, values)
+
+
+def _write_meta(conn, values):
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [(k, str(v)) for k, v in values.items()],
+    )
+
+
+def delete_meta(conn, keys):
+    """Remove progress keys."""
+    with _Transaction(conn):
+        conn.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
+
+
+# ----------------------------------------------------------------- batches
+
+
+def _known_hashes(conn, hashes):
+    known = set()
+    hashes = list(hashes)
+    for i in range(0, len(hashes), _IN_CHUNK):
+        chunk = hashes[i:i + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        known.update(r[0] for r in conn.execute(f"SELECT batch_hash FROM batches WHERE batch_hash IN ({marks})", chunk))
+    return known
+
+
+def _last_total(conn, device, epoch, before_ts):
+    """Total of the device's last stored reading before ``before_ts`` (slow: for out-of-order ingest)."""
+    row = conn.execute(
+        "SELECT total_mwh FROM readings WHERE epoch <= ? AND device = ? AND ts < ?"
+        " ORDER BY epoch DESC, ts DESC LIMIT 1",
+        (epoch, device, before_ts),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _latest(conn, devices):
+    """``{device: (last_ts, last_total)}`` of the devices' latest stored readings."""
+    latest = {}
+    devices = list(devices)
+    for i in range(0, len(devices), _IN_CHUNK):
+        chunk = devices[i:i + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for device, ts, total in conn.execute(
+            f"SELECT device, last_ts, last_total FROM devices WHERE device IN ({marks}) AND last_ts IS NOT NULL",
+            chunk,
+        ):
+            latest[device] = (ts, int(total))
+    return latest
+
+
+def write_batches(conn, rows, meta=None):
+    """
+    Ingest accepted batches, idempotently, in one transaction.
+
+    A batch already stored (same ``batch_hash``) is left as it is. Readings go to
+    ``readings``; ``epochs`` gains each batch's reading count and energy, the energy of a
+    batch being its last total minus the device's total just before it: 0 for a device's
+    first batch (seq 0, as the registry counts from 0 at genesis), its own first total when
+    the store misses the batches before it.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+    rows : iterable of BatchRow
+    meta : dict, optional
+        Progress keys written in the same transaction (the indexer's last block), so a
+        crash leaves either both or neither.
+
+    Returns
+    -------
+    int
+        Number of batches newly stored.
+    """
+    rows = list(rows)
+    with _Transaction(conn):
+        seen = _known_hashes(conn, {r.batch_hash for r in rows})
+        fresh = []
+        for r in rows:
+            if r.batch_hash not in seen:
+                seen.add(r.batch_hash)
+                fresh.append(r)
+        fresh.sort(key=lambda r: (r.device, r.seq))
+        latest = _latest(conn, {r.device for r in fresh})
+
+        batch_params, reading_params, devices = [], [], {}
+        epoch_add = {}
+        for r in fresh:
+            batch_params.append((
+                r.batch_hash, r.device, r.token_id, r.epoch, r.seq, r.prev_batch, _to_sql(r.pow_nonce),
+                r.signature, r.block_number, r.tx_hash, r.log_index,
+            ))
+            for ts, power, total in r.readings:
+                reading_params.append((r.device, ts, r.epoch, power, _to_sql(total), r.batch_hash))
+            if not r.readings:
+                devices.setdefault(r.device, (r.token_id, None, None))
+                continue
+            first_ts, last = r.readings[0][0], r.readings[-1]
+            known = latest.get(r.device)
+            if known is None:
+                base = None  # the device's first readings in the store
+            elif known[0] < first_ts:
+                base = known[1]  # in order: continues the device's latest reading
+            else:
+                base = _last_total(conn, r.device, r.epoch, first_ts)  # out of order
+            if base is None:  # seq 0 grows from 0 (as the registry counts); else unknown before
+                base = 0 if r.seq == 0 else r.readings[0][2]
+            n, energy = epoch_add.get((r.device, r.epoch), (0, 0))
+            epoch_add[(r.device, r.epoch)] = (n + len(r.readings), energy + last[2] - base)
+            if known is None or last[0] > known[0]:
+                latest[r.device] = (last[0], last[2])
+            devices[r.device] = (r.token_id, *latest[r.device])
+
+        conn.executemany(
+            "INSERT INTO devices (device, token_id, last_ts, last_total) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (device) DO UPDATE SET token_id = excluded.token_id,"
+            " last_ts = COALESCE(excluded.last_ts, last_ts), last_total = COALESCE(excluded.last_total, last_total)",
+            [(d, t, ts, None if total is None else _to_sql(total)) for d, (t, ts, total) in devices.items()],
+        )
+        conn.executemany(
+            "INSERT INTO batches (batch_hash, device, token_id, epoch, seq, prev_batch, pow_nonce,"
+            " signature, block_number, tx_hash, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            batch_params,
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO readings (device, ts, epoch, power_mw, total_mwh, batch_hash)"
+            " VALUES (?,?,?,?,?,?)",
+            reading_params,
+        )
+        if epoch_add:
+            _add_epochs(conn, epoch_add)
+        if meta:
+            _write_meta(conn, meta)
+    return len(fresh)
+
+
+def _add_epochs(conn, epoch_add):
+    """Add ``{(device, epoch): (n, energy)}`` to the epochs table (Python ints: no overflow)."""
+    keys = list(epoch_add)
+    current = {}
+    for i in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[i:i + _IN_CHUNK]
+        values = ",".join(["(?,?)"] * len(chunk))
+        params = [x for device, epoch in chunk for x in (epoch, device)]
+        for device, epoch, n, energy in conn.execute(
+            f"WITH k (epoch, device) AS (VALUES {values})"
+            " SELECT e.device, e.epoch, e.n, e.energy_mwh FROM epochs e JOIN k USING (epoch, device)",
+            params,
+        ):
+            current[(device, epoch)] = (n, int(energy))
+    params = []
+    for (device, epoch), (n, energy) in epoch_add.items():
+        n0, e0 = current.get((device, epoch), (0, 0))
+        params.append((device, epoch, n0 + n, _to_sql(e0 + energy)))
+    conn.executemany(
+        "INSERT INTO epochs (device, epoch, n, energy_mwh) VALUES (?,?,?,?)"
+        " ON CONFLICT (epoch, device) DO UPDATE SET n = excluded.n, energy_mwh = excluded.energy_mwh",
+        params,
+    )
+
+
+def delete_index(conn, meta_keys=()):
+    """Empty the tables rebuilt from the chain (not the gateway's queue) and drop progress keys."""
+    with _Transaction(conn):
+        for table in INDEX_TABLES:
+            conn.execute(f"DELETE FROM {table}")
+        conn.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in meta_keys])
+
+
+def _batch_rows(conn, where, params):
+    batches = conn.execute(
+        "SELECT batch_hash, device, token_id, epoch, seq, prev_batch, pow_nonce, signature,"
+        f" block_number, tx_hash, log_index FROM batches {where} ORDER BY device, seq",
+        params,
+    ).fetchall()
+    out = []
+    for b in batches:
+        readings = tuple(
+            (ts, power, int(total))
+            for ts, power, total in conn.execute(
+                "SELECT ts, power_mw, total_mwh FROM readings WHERE epoch = ? AND device = ? AND batch_hash = ?"
+                " ORDER BY ts",
+                (b[3], b[1], b[0]),
+            )
+        )
+        out.append(BatchRow(*b[:6], int(b[6]), *b[7:], readings))
+    return out
+
+
+def read_batches(conn, device=None):
+    """
+    Stored batches with their readings, by device then seq.
+
+    Parameters
+    ----------
+    device : str, optional
+        Only this device's batches.
+
+    Returns
+    -------
+    list of BatchRow
+    """
+    if device is None:
+        return _batch_rows(conn, "", ())
+    return _batch_rows(conn, "WHERE device = ?", (device,))
+
+
+def read_batch_count(conn):
+    """Number of stored batches."""
+    return conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+
+
+def read_readings(conn, epoch_start, epoch_stop):
+    """
+    Readings of all devices in the epochs ``[epoch_start, epoch_stop)``.
+
+    Returns
+    -------
+    Readings
+        Arrays sorted by device then timestamp: device, epoch, ts [s], power_mw [mW],
+        total_mwh [mWh].
+    """
+    rows = conn.execute(
+        "SELECT device, epoch, ts, power_mw, total_mwh FROM readings"
+        " WHERE epoch >= ? AND epoch < ? ORDER BY device, ts",
+        (epoch_start, epoch_stop),
+    ).fetchall()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return Readings(np.zeros(0, dtype=str), empty, empty.copy(), empty.copy(), empty.copy())
+    device, epoch, ts, power, total = zip(*rows)
+    return Readings(
+        np.array(device, dtype=str),
+        np.array(epoch, dtype=np.int64),
+        np.array(ts, dtype=np.int64),
+        np.array(power, dtype=np.int64),
+        _ints(total),
+    )
+
+
+def read_epoch_counts(conn, epoch_start, epoch_stop):
+    """
+    Legal reading count ``N`` and energy [mWh] per device and epoch in ``[epoch_start, epoch_stop)``.
+
+    Returns
+    -------
+    EpochCounts
+        Arrays sorted by device then epoch; a (device, epoch) without readings is absent.
+    """
+    rows = conn.execute(
+        "SELECT device, epoch, n, energy_mwh FROM epochs WHERE epoch >= ? AND epoch < ? ORDER BY device, epoch",
+        (epoch_start, epoch_stop),
+    ).fetchall()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return EpochCounts(np.zeros(0, dtype=str), empty, empty.copy(), empty.copy())
+    device, epoch, n, energy = zip(*rows)
+    return EpochCounts(
+        np.array(device, dtype=str), np.array(epoch, dtype=np.int64), np.array(n, dtype=np.int64), _ints(energy)
+    )
+
+
+def read_devices(conn):
+    """Known devices: list of dicts with device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey."""
+    cur = conn.execute("SELECT device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey FROM devices ORDER BY device")
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, row)) for row in cur]
+
+
+def write_devices(conn, devices):
+    """
+    Insert or complete device records (from the SBT).
+
+    Parameters
+    ----------
+    devices : iterable of dict
+        Keys device and token_id, optionally capacity_w [W], lat_udeg, lon_udeg
+        [micro-degrees] and pubkey (0x hex, 64 bytes).
+    """
+    params = [
+        (d["device"], d["token_id"], d.get("capacity_w"), d.get("lat_udeg"), d.get("lon_udeg"), d.get("pubkey"))
+        for d in devices
+    ]
+    with _Transaction(conn):
+        conn.executemany(
+            "INSERT INTO devices (device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT (device) DO UPDATE SET token_id = excluded.token_id,"
+            " capacity_w = COALESCE(excluded.capacity_w, capacity_w),"
+            " lat_udeg = COALESCE(excluded.lat_udeg, lat_udeg),"
+            " lon_udeg = COALESCE(excluded.lon_udeg, lon_udeg),"
+            " pubkey = COALESCE(excluded.pubkey, pubkey)",
+            params,
+        )
+
+
+# ----------------------------------------------------------------- gateway queue
+
+_QUEUE_COLUMNS = "batch_hash, device, epoch, seq, body, status, reason, tx_hash, attempts"
+
+
+def _queued(row):
+    return QueuedBatch(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
+
+
+def write_queued(conn, entries):
+    """
+    Add batches to the gateway's queue as pending, in one transaction.
+
+    Parameters
+    ----------
+    entries : iterable of (batch_hash, device, epoch, seq, body)
+        ``body`` is the batch as a JSON-serialisable dict.
+
+    Returns
+    -------
+    int
+        Number newly queued (a batch already queued is left as it is).
+    """
+    now = int(time.time())
+    params = [(h, d, e, s, json.dumps(body, separators=(",", ":")), "pending", now, now) for h, d, e, s, body in entries]
+    with _Transaction(conn):
+        before = conn.total_changes
+        conn.executemany(
+            "INSERT OR IGNORE INTO gateway_queue (batch_hash, device, epoch, seq, body, status, received_at,"
+            " updated_at) VALUES (?,?,?,?,?,?,?,?)",
+            params,
+        )
+        return conn.total_changes - before
+
+
+def read_queued(conn, batch_hash):
+    """The queue entry of a batch, or ``None``."""
+    row = conn.execute(f"SELECT {_QUEUE_COLUMNS} FROM gateway_queue WHERE batch_hash = ?", (batch_hash,)).fetchone()
+    return None if row is None else _queued(row)
+
+
+def read_queue(conn, status="pending", limit=None):
+    """Queue entries with a status, oldest first."""
+    sql = f"SELECT {_QUEUE_COLUMNS} FROM gateway_queue WHERE status = ? ORDER BY id"
+    params = (status,)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (limit,)
+    return [_queued(r) for r in conn.execute(sql, params)]
+
+
+def read_queue_tail(conn, device):
+    """The device's pending entry with the highest seq, or ``None``."""
+    row = conn.execute(
+        f"SELECT {_QUEUE_COLUMNS} FROM gateway_queue WHERE device = ? AND status = 'pending'"
+        " ORDER BY seq DESC LIMIT 1",
+        (device,),
+    ).fetchone()
+    return None if row is None else _queued(row)
+
+
+def read_queue_counts(conn):
+    """``{status: count}`` over the queue."""
+    return dict(conn.execute("SELECT status, COUNT(*) FROM gateway_queue GROUP BY status").fetchall())
+
+
+def write_outcomes(conn, outcomes):
+    """Record what became of queued batches (an iterable of :class:`Outcome`)."""
+    now = int(time.time())
+    with _Transaction(conn):
+        conn.executemany(
+            "UPDATE gateway_queue SET status = ?, reason = ?, tx_hash = ?, updated_at = ? WHERE batch_hash = ?",
+            [(o.status, o.reason, o.tx_hash, now, o.batch_hash) for o in outcomes],
+        )
+
+
+def write_attempt(conn, batch_hashes, reason):
+    """Count a failed relay attempt (the batches stay pending) and keep its reason."""
+    now = int(time.time())
+    with _Transaction(conn):
+        conn.executemany(
+            "UPDATE gateway_queue SET attempts = attempts + 1, reason = ?, updated_at = ? WHERE batch_hash = ?",
+            [(reason, now, h) for h in batch_hashes],
+        )
