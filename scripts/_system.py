@@ -8,7 +8,15 @@ from ape import chain, networks, project
 from offchain.governance import DEFAULT_DAO_PARAMS
 
 # module name -> contract type; the DAO's own name for it is the key
-MODULES = {"sbt": "MinerSBT"}
+MODULES = {"sbt": "MinerSBT", "registry": "MeasurementRegistry"}
+
+# Deploy-time defaults of the measurement registry; the DAO changes them later by proposal.
+REGISTRY_PARAMS = {
+    "pow_target": 2**248,  # about 2**8 expected hashes a batch
+    "capacity_margin_bps": 15_000,  # power may reach 150 % of capacity (cloud enhancement)
+    "grace_period": 900,  # [s] after an epoch's end, batches for it are still accepted
+}
+EPOCH_SECONDS = 3_600
 
 
 def record_path():
@@ -17,13 +25,19 @@ def record_path():
     return Path(project.path) / "deployments" / f"{net.ecosystem.name}_{net.name}_{chain.chain_id}.json"
 
 
-def deploy_system(deployer, members, params=None):
+def deploy_system(deployer, members, params=None, registry_params=None):
     """Deploy every contract, seat `members` in the DAO, hand ownership to it, record addresses.
 
-    Returns a dict name -> contract instance, the DAO under "dao".
+    GENESIS (epoch 0) is the start of the hour of deployment. Returns a dict name -> contract
+    instance, the DAO under "dao".
     """
     params = {**DEFAULT_DAO_PARAMS, **(params or {})}
-    modules = {"sbt": deployer.deploy(project.MinerSBT)}
+    registry_params = {**REGISTRY_PARAMS, **(registry_params or {})}
+    sbt = deployer.deploy(project.MinerSBT)
+    genesis = chain.pending_timestamp // EPOCH_SECONDS * EPOCH_SECONDS
+    registry = deployer.deploy(project.MeasurementRegistry, sbt, genesis, *registry_params.values())
+    sbt.set_registry(registry, sender=deployer)
+    modules = {"sbt": sbt, "registry": registry}
     dao = deployer.deploy(
         project.TechnicalDAO,
         members,

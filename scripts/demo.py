@@ -1,34 +1,41 @@
-"""The whole story on a local chain: deploy, seat the DAO, admit miners by ballot.
+"""The whole story on a local chain: deploy, seat the DAO, admit miners by ballot, then run
+their (simulated) devices for two days through the gateway into the registry and the index.
 
     ape run demo                                  # embedded chain, nothing else to run
     ape run demo --network ethereum:local:foundry # Anvil
 """
 
+import asyncio
+import shutil
+import threading
+from pathlib import Path
+
 import click
-from ape import accounts, chain
+import requests
+from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
-from eth_account import Account
-from eth_utils import keccak
+from eth_utils import to_checksum_address
+from greenminer import secp256k1
+from greenminer.net import HttpNet
 
+from offchain import gateway, indexer, simulator, store
 from offchain.governance import call, run_ballot, state_name
 
-from ._system import deploy_system, record_path
+from ._system import EPOCH_SECONDS, deploy_system, record_path
+
+HOURS = 48  # simulated hours of measurements
+FLEET_SEED = 0  # device keys: simulator.device_key(FLEET_SEED, i)
 
 # Five would-be miners near NREL's SERF site (Golden, CO): capacity [W], lat/lon [µdeg].
+# Small panels read by an INA219 board; the fifth claims a power plant on a garage roof.
 APPLICANTS = [
-    (4_200, 39_742_000, -105_178_000),
-    (3_000, 39_745_500, -105_170_100),
-    (5_500, 39_738_200, -105_190_400),
-    (2_400, 39_750_900, -105_181_700),
-    (900_000, 39_741_000, -105_175_000),  # claims 900 kW on a garage roof: rejected
+    (36, 39_742_000, -105_178_000),
+    (30, 39_745_500, -105_170_100),
+    (24, 39_738_200, -105_190_400),
+    (20, 39_750_900, -105_181_700),
+    (900_000, 39_741_000, -105_175_000),
 ]
-
-
-def demo_device(i):
-    """A deterministic device key for demo miner `i`: (eth_account account, 64-byte public key)."""
-    acct = Account.from_key(keccak(text=f"green-energy-miners demo device {i}"))
-    return acct, acct._key_obj.public_key.to_bytes()
 
 
 def ballot(dao, members, calls, description, against=()):
@@ -39,38 +46,127 @@ def ballot(dao, members, calls, description, against=()):
                f"quorum {dao.quorum(pid)} -> {state_name(dao, pid)}")
 
 
-@click.command(cls=ConnectedProviderCommand)
-def cli():
-    logger.set_level("WARNING")  # the story, not every confirmation
-    test = accounts.test_accounts
-    deployer, members, miners = test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)]
+class BackgroundGateway:
+    """The HTTP gateway on 127.0.0.1 in a thread of its own; the demo relays when it chooses."""
 
-    click.echo("== deploy")
-    system = deploy_system(deployer, members)
+    def __init__(self, gw):
+        self.gw = gw
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.runner = self._run(gateway.start(gw, host="127.0.0.1", port=0, relay=False))
+        host, port = self.runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def relay(self):
+        return self._run(self.gw.relay_all())
+
+    def stop(self):
+        self._run(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.gw.close()
+
+
+def admit_miners(system, members, miners):
     dao, sbt = system["dao"], system["sbt"]
-    click.echo(f"  DAO {dao.address} with members {', '.join(m.address[:10] for m in members)}")
-    click.echo(f"  MinerSBT {sbt.address}, owned by the DAO; addresses recorded in {record_path().name}")
-
     click.echo("== five miners apply with their device keys")
     app_ids = []
     for i, (miner, (capacity, lat, lon)) in enumerate(zip(miners, APPLICANTS)):
-        dev, pub = demo_device(i)
-        tx = sbt.apply(dev.address, pub, capacity, lat, lon, f"ipfs://demo-miner-{i}", sender=miner)
+        pub = secp256k1.public_key(simulator.device_key(FLEET_SEED, i))
+        device = "0x" + secp256k1.address(pub).hex()
+        tx = sbt.apply(device, pub, capacity, lat, lon, f"ipfs://demo-miner-{i}", sender=miner)
         app_ids.append(tx.decode_logs(sbt.Applied)[0].application_id)
-        click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {dev.address[:10]} {capacity / 1000:g} kWp")
+        click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {device[:10]} {capacity:g} W")
 
     click.echo("== the DAO votes")
     ballot(dao, members, [call(sbt.approve_application, a) for a in app_ids[:4]], "admit miners 1-4")
     ballot(dao, members, [call(sbt.reject_application, app_ids[4], "900 kWp is not a small rooftop")],
            "reject application 5: capacity implausible")
     ballot(dao, members, [call(dao.set_parameter, "quorum_bps", 10_000)], "require unanimity", against=members[1:])
-
-    click.echo("== result")
     for miner, app_id in zip(miners, app_ids):
         app = sbt.applications(app_id)
         if app.status == 2:
-            click.echo(f"  {miner.address[:10]}: token {app.token_id}, locked={sbt.locked(app.token_id)}, "
-                       f"device {sbt.device_of(app.token_id)[:10]}")
+            click.echo(f"  {miner.address[:10]}: token {app.token_id}, locked={sbt.locked(app.token_id)}")
         else:
             click.echo(f"  {miner.address[:10]}: rejected ({app.reason})")
-    click.echo(f"  {sbt.totalSupply()} miners admitted; quorum still {dao.quorum_bps()} bps")
+    return sum(sbt.applications(a).status == 2 for a in app_ids)
+
+
+def run_devices(system, relayer, admitted, workdir):
+    registry, sbt = system["registry"], system["sbt"]
+    click.echo(f"== {admitted} devices measure real PV power (NREL SERF East) for {HOURS} h")
+    conn = store.open_store(workdir / "store.sqlite")
+    start_block = indexer.get_deployment_block(registry)
+    gw = BackgroundGateway(gateway.Gateway(conn, gateway.ApeRegistry(registry, sbt, relayer, start_block)))
+    settings = {"CHAIN_ID": chain.chain_id, "REGISTRY": registry.address, "GENESIS": registry.genesis(),
+                "POW_TARGET": registry.pow_target()}
+    start = (chain.pending_timestamp // EPOCH_SECONDS + 1) * EPOCH_SECONDS
+    clock, fleet = simulator.make_fleet(
+        admitted, workdir / "devices", settings, HttpNet(requests.Session(), gw.url).post, start,
+        capacities_w=[c for c, _, _ in APPLICANTS[:admitted]], seed=FLEET_SEED,
+    )
+    try:
+        for hour in range(HOURS):
+            now = start + EPOCH_SECONDS * (hour + 1) + 120  # two minutes into the next hour
+            chain.pending_timestamp = now
+            chain.mine()
+            simulator.run(clock, fleet, until=now)
+            gw.relay()
+            if hour % 12 == 11:
+                counts = store.read_queue_counts(conn)
+                click.echo(f"  hour {hour + 1:2}: gateway outcomes so far {dict(counts)}")
+        forged = dict(store.read_queue(conn, "accepted")[-1].body)
+        forged["readings"] = [[t, p * 3, e] for t, p, e in forged["readings"]]  # tripled power
+        answer = requests.post(gw.url + "/batches", json=forged, timeout=15)
+        click.echo(f"  a batch with tripled power, re-posted: HTTP {answer.status_code} {answer.json()['error']}")
+    finally:
+        gw.stop()
+    return conn, fleet
+
+
+def show_index(system, conn, fleet):
+    registry, sbt = system["registry"], system["sbt"]
+    click.echo("== the indexer rebuilds its store from the registry's events and checks it")
+    indexer.rebuild(registry, conn)
+    differences = indexer.verify(registry, conn)
+    batches = store.read_batch_count(conn)
+    click.echo(f"  {batches} batches on chain and in the store; differences: {len(differences)}")
+    for d in differences[:5]:
+        click.echo(f"    {d.kind} {d.batch_hash}: {d.detail}")
+    click.echo(f"  {'device':12} {'batches':>7} {'readings':>8} {'energy Wh':>9} {'online h':>8} {'missed':>6}")
+    for device in fleet:
+        address = to_checksum_address(device.address)
+        rows = store.read_batches(conn, device=address)
+        readings = sum(len(r.readings) for r in rows)
+        total_mwh = registry.device_state(address)[0]
+        registry.sync_mining(address, sender=accounts.test_accounts[0])  # flush the SBT's record
+        token = sbt.token_of_device(address)
+        status = device.miner.status()
+        click.echo(f"  {address[:12]} {len(rows):7} {readings:8} {total_mwh / 1000:9.1f} "
+                   f"{sbt.miners(token).online_hours:8} {status['counters']['missed_samples']:6}")
+    return differences
+
+
+@click.command(cls=ConnectedProviderCommand)
+def cli():
+    logger.set_level("WARNING")  # the story, not every confirmation
+    test = accounts.test_accounts
+    deployer, members, miners, relayer = test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9]
+    workdir = Path(project.path) / "var" / "demo"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+
+    click.echo("== deploy")
+    system = deploy_system(deployer, members)
+    click.echo(f"  DAO {system['dao'].address} with members {', '.join(m.address[:10] for m in members)}")
+    for name in ("sbt", "registry"):
+        click.echo(f"  {name:8} {system[name].address}, owned by the DAO")
+    click.echo(f"  addresses recorded in {record_path().name}")
+
+    admitted = admit_miners(system, members, miners)
+    conn, fleet = run_devices(system, relayer, admitted, workdir)
+    differences = show_index(system, conn, fleet)
+    if differences:
+        raise click.ClickException("the index does not match the chain")
