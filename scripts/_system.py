@@ -1,5 +1,6 @@
 """Deploying the system and finding it again: shared by every `ape run` script."""
 
+import datetime
 import json
 from pathlib import Path
 
@@ -61,6 +62,11 @@ def write_record(system):
         "contracts": {name: c.address for name, c in system.items()},
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def when(ts):
+    """A timestamp [s] as UTC text."""
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def events(event, **topics):

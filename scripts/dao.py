@@ -6,7 +6,6 @@
 """
 
 import ast
-import datetime
 
 import click
 from ape import chain
@@ -14,7 +13,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain.governance import SUPPORT, state_name
 
-from ._system import events, load_system
+from ._system import events, load_system, when
 
 
 def _parse_call(system, text):
@@ -34,10 +33,6 @@ def _parse_call(system, text):
         return (system[module].address, 0, handler.encode_input(*args))
     except Exception as err:  # ape raises several kinds for bad arguments
         raise click.BadParameter(f"{text}: {err}", param_hint="--call")
-
-
-def _when(ts):
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _existing(dao, proposal_id):
@@ -64,7 +59,7 @@ def propose(account, calls, description):
     parsed = [_parse_call(system, c) for c in calls]
     tx = dao.propose(parsed, description, sender=account)
     event = tx.decode_logs(dao.ProposalCreated)[0]
-    click.echo(f"proposal {event.proposal_id}: voting {_when(event.vote_start)} .. {_when(event.vote_end)}")
+    click.echo(f"proposal {event.proposal_id}: voting {when(event.vote_start)} .. {when(event.vote_end)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -97,7 +92,7 @@ def queue(account, proposal_id):
     if (state := state_name(dao, proposal_id)) != "Succeeded":
         raise click.ClickException(f"proposal {proposal_id} is {state}, only a Succeeded one can be queued")
     tx = dao.queue(proposal_id, sender=account)
-    click.echo(f"proposal {proposal_id} queued, executable from {_when(tx.decode_logs(dao.ProposalQueued)[0].eta)}")
+    click.echo(f"proposal {proposal_id} queued, executable from {when(tx.decode_logs(dao.ProposalQueued)[0].eta)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -111,7 +106,7 @@ def execute(account, proposal_id):
         raise click.ClickException(f"proposal {proposal_id} is {state}, only a Queued one can be executed")
     eta = dao.proposals(proposal_id).eta
     if chain.pending_timestamp < eta:
-        raise click.ClickException(f"proposal {proposal_id} is in its timelock until {_when(eta)}")
+        raise click.ClickException(f"proposal {proposal_id} is in its timelock until {when(eta)}")
     dao.execute(proposal_id, sender=account)
     click.echo(f"proposal {proposal_id} executed")
 
@@ -155,10 +150,10 @@ def show(proposal_id):
     if created:
         click.echo(f"  description: {created[0].description}")
     click.echo(f"  proposer:    {p.proposer}")
-    click.echo(f"  voting:      {_when(p.vote_start)} .. {_when(p.vote_end)}")
+    click.echo(f"  voting:      {when(p.vote_start)} .. {when(p.vote_end)}")
     click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; quorum {dao.quorum(proposal_id)} of {p.electorate}")
     if p.eta:
-        click.echo(f"  executable:  from {_when(p.eta)}")
+        click.echo(f"  executable:  from {when(p.eta)}")
     for i, c in enumerate(dao.calls(proposal_id)):
         target = names.get(c.target, c.target)
         decoded = _decode_call(system, c.target, bytes(c.data))

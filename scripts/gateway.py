@@ -27,8 +27,6 @@ from ._system import load_system
 def cli(account, port, url, interval):
     """Serve POST /batches, GET /batches/<digest> and GET /health; relay to the registry."""
     system = load_system()
-    if "registry" not in system:
-        raise click.ClickException("the recorded deployment has no measurement registry")
     registry = system["registry"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     client = gateway.ApeRegistry(registry, system["sbt"], account, indexer.get_deployment_block(registry))

@@ -2,13 +2,16 @@
 
     ape run miner apply --account ALIAS --pubkey 0x<64 bytes> --capacity-w 4200 --lat 39.742 --lon -105.178
     ape run miner status --account ALIAS
+    ape run miner readings --account ALIAS [--last 24] [--all]
 """
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import keccak, to_checksum_address
 
-from ._system import events, load_system
+from offchain.batch import unpack_reading
+
+from ._system import events, load_system, when
 
 APPLICATION_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
 HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
@@ -79,3 +82,31 @@ def status(account):
                 f"  token {app.token_id}: {HARDWARE_STATUS[m.status]}, {m.capacity_w} W at "
                 f"{m.lat_udeg / 1e6:.6f}, {m.lon_udeg / 1e6:.6f}; online {m.online_hours} h, {m.hashes} hashes"
             )
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--last", type=click.IntRange(1), default=24, show_default=True, help="Epochs (hours) to show.")
+@click.option("--all", "show_all", is_flag=True, help="Every reading, not one line per batch.")
+def readings(account, last, show_all):
+    """Your devices' batches as anchored on chain (the registry's events)."""
+    system = load_system()
+    sbt, registry = system["sbt"], system["registry"]
+    tokens = [sbt.tokenOfOwnerByIndex(account, i) for i in range(sbt.balanceOf(account))]
+    if not tokens:
+        raise click.ClickException(f"{account.address} holds no miner token")
+    for token in tokens:
+        device = sbt.device_of(token)
+        logs = events(registry.BatchAccepted, device=device)[-last:]
+        click.echo(f"token {token}, device {device}: {len(logs)} batches shown")
+        for log in logs:
+            rows = [unpack_reading(r) for r in log.readings]
+            first, last_ = rows[0], rows[-1]
+            click.echo(
+                f"  epoch {log.epoch:6} seq {log.seq:5}: {len(rows):2} readings, "
+                f"{when(first[0])} .. {when(last_[0])}, total {last_[2] / 1000:.3f} Wh, "
+                f"peak {max(p for _, p, _ in rows) / 1000:.2f} W"
+            )
+            if show_all:
+                for ts, power_mw, total_mwh in rows:
+                    click.echo(f"      {when(ts)}  {power_mw:10} mW  {total_mwh:12} mWh")

@@ -1,8 +1,8 @@
 """The indexer's commands: follow the registry's events into the store, rebuild it, verify it.
 
-    ape run indexer follow [--store var/store.sqlite] [--watch 5]
-    ape run indexer rebuild
-    ape run indexer verify        # exits 1 when the store and the chain differ
+    ape run index follow [--store var/store.sqlite] [--watch 5]
+    ape run index rebuild
+    ape run index verify        # exits 1 when the store and the chain differ
 
 The store is a SQLite path or sqlite:/// URL (default: $GEM_STORE, else var/store.sqlite).
 """
@@ -24,10 +24,7 @@ def _open(url):
 
 
 def _registry():
-    system = load_system()
-    if "registry" not in system:
-        raise click.ClickException("the recorded deployment has no measurement registry")
-    return system["registry"]
+    return load_system()["registry"]
 
 
 @click.group()
