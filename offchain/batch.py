@@ -35,6 +35,24 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _MASK64 = 2**64 - 1
 _MASK128 = 2**128 - 1
 
+# The same types in eth-account's ``full_message`` form (what a wallet displays)
+EIP712_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Batch": [
+        {"name": "device", "type": "address"},
+        {"name": "epoch", "type": "uint64"},
+        {"name": "seq", "type": "uint64"},
+        {"name": "readingsHash", "type": "bytes32"},
+        {"name": "prevBatch", "type": "bytes32"},
+        {"name": "powNonce", "type": "uint256"},
+    ],
+}
+
 
 class Reading(NamedTuple):
     """One sample: timestamp [s], power [mW], cumulative energy since onboarding [mWh]."""
@@ -147,6 +165,32 @@ def batch_digest(separator, device, epoch, seq, packed_readings, prev_batch, pow
         )
     )
     return keccak(b"\x19\x01" + separator + struct_hash)
+
+
+def typed_data(chain_id, registry, device, epoch, seq, readings_hash32, prev_batch, pow_nonce):
+    """The batch as EIP-712 typed data in eth-account's ``full_message`` form.
+
+    Tests hash it with eth-account as the reference the three encoders (device, this
+    module, the registry) are held to.
+    """
+    return {
+        "types": EIP712_TYPES,
+        "primaryType": "Batch",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(registry),
+        },
+        "message": {
+            "device": to_checksum_address(device),
+            "epoch": epoch,
+            "seq": seq,
+            "readingsHash": bytes(readings_hash32),
+            "prevBatch": bytes(prev_batch),
+            "powNonce": pow_nonce,
+        },
+    }
 
 
 def digest_of(separator, batch):

@@ -222,13 +222,14 @@ def test_outcome__below_quorum__defeated(dao, dao_members, propose, voting, afte
     assert state_name(dao, pid) == "Defeated"
 
 
-def test_queue__defeated__reverts(dao, dao_members, propose, voting, after_vote):
+@pytest.mark.parametrize("step,reason", [("queue", "dao: proposal not succeeded"), ("execute", "dao: proposal not queued")])
+def test_queue_or_execute__defeated__reverts(dao, dao_members, propose, voting, after_vote, step, reason):
     pid = propose()
     voting(pid)
     dao.cast_vote(pid, AGAINST, sender=dao_members[0])
     after_vote(pid)
-    with ape.reverts("dao: proposal not succeeded"):
-        dao.queue(pid, sender=dao_members[0])
+    with ape.reverts(reason):
+        getattr(dao, step)(pid, sender=dao_members[0])
 
 
 def test_queue__twice__reverts(dao, dao_members, succeeded):
@@ -236,15 +237,6 @@ def test_queue__twice__reverts(dao, dao_members, succeeded):
     dao.queue(pid, sender=dao_members[0])
     with ape.reverts("dao: proposal not succeeded"):
         dao.queue(pid, sender=dao_members[0])
-
-
-def test_execute__defeated__reverts(dao, dao_members, propose, voting, after_vote):
-    pid = propose()
-    voting(pid)
-    dao.cast_vote(pid, AGAINST, sender=dao_members[0])
-    after_vote(pid)
-    with ape.reverts("dao: proposal not queued"):
-        dao.execute(pid, sender=dao_members[0])
 
 
 def test_execute__not_queued__reverts(dao, dao_members, succeeded):

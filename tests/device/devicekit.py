@@ -6,6 +6,8 @@ Independent of greenminer on purpose: digests here come from eth-account alone.
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
+from offchain.batch import typed_data
+
 GENESIS = 1_700_000_000 - 1_700_000_000 % 3600  # [s] an hour boundary
 CHAIN_ID = 31337
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -52,39 +54,10 @@ def typed_batch(batch, chain_id=CHAIN_ID, registry=REGISTRY):
     """The batch as EIP-712 typed data, encoded by eth-account (independent of greenminer)."""
     readings = b"".join(pack(r).to_bytes(32, "big") for r in batch["readings"])
     return encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Batch": [
-                    {"name": "device", "type": "address"},
-                    {"name": "epoch", "type": "uint64"},
-                    {"name": "seq", "type": "uint64"},
-                    {"name": "readingsHash", "type": "bytes32"},
-                    {"name": "prevBatch", "type": "bytes32"},
-                    {"name": "powNonce", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Batch",
-            "domain": {
-                "name": "GreenEnergyMiners",
-                "version": "1",
-                "chainId": chain_id,
-                "verifyingContract": registry,
-            },
-            "message": {
-                "device": to_checksum_address(batch["device"]),
-                "epoch": batch["epoch"],
-                "seq": batch["seq"],
-                "readingsHash": keccak(readings),
-                "prevBatch": bytes.fromhex(batch["prev_batch"][2:]),
-                "powNonce": batch["pow_nonce"],
-            },
-        }
+        full_message=typed_data(
+            chain_id, registry, batch["device"], batch["epoch"], batch["seq"], keccak(readings),
+            bytes.fromhex(batch["prev_batch"][2:]), batch["pow_nonce"],
+        )
     )
 
 

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import greenminer
 from greenminer import batch, secp256k1, sha256
 from greenminer.keccak import RATE, absorb, keccak256
+from offchain.batch import typed_data
 
 N = secp256k1.N
 
@@ -37,24 +38,6 @@ readings_st = st.lists(
     min_size=1,
     max_size=batch.MAX_READINGS,
 )
-
-BATCH_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Batch": [
-        {"name": "device", "type": "address"},
-        {"name": "epoch", "type": "uint64"},
-        {"name": "seq", "type": "uint64"},
-        {"name": "readingsHash", "type": "bytes32"},
-        {"name": "prevBatch", "type": "bytes32"},
-        {"name": "powNonce", "type": "uint256"},
-    ],
-}
-
 
 def _key_bytes(priv):
     return priv.to_bytes(32, "big")
@@ -71,21 +54,7 @@ def _domain(chain_id, registry):
 
 def _typed_batch(chain_id, registry, device, epoch, seq, rhash, prev, nonce):
     """The batch as eth-account's EIP-712 encoder sees it (types exactly as in protocol.md)."""
-    return encode_typed_data(
-        full_message={
-            "types": BATCH_TYPES,
-            "primaryType": "Batch",
-            "domain": _domain(chain_id, registry),
-            "message": {
-                "device": to_checksum_address(device),
-                "epoch": epoch,
-                "seq": seq,
-                "readingsHash": rhash,
-                "prevBatch": prev,
-                "powNonce": nonce,
-            },
-        }
-    )
+    return encode_typed_data(full_message=typed_data(chain_id, registry, device, epoch, seq, rhash, prev, nonce))
 
 
 def _ref_readings_hash(triples):

@@ -16,7 +16,7 @@ from eth_keys import keys
 from eth_utils import keccak
 
 from offchain import store
-from offchain.batch import pow_value
+from offchain.batch import pow_value, typed_data
 from offchain.gateway import Gateway, Submission
 
 EPOCH = 3_600  # s
@@ -35,34 +35,8 @@ FAKE_GENESIS = 1_700_000_000
 def typed_batch(chain_id, registry, device, epoch, seq, readings, prev_batch, pow_nonce):
     """The batch as EIP-712 typed data, for eth-account."""
     packed = [ts << 192 | power << 128 | total for ts, power, total in readings]
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Batch": [
-                {"name": "device", "type": "address"},
-                {"name": "epoch", "type": "uint64"},
-                {"name": "seq", "type": "uint64"},
-                {"name": "readingsHash", "type": "bytes32"},
-                {"name": "prevBatch", "type": "bytes32"},
-                {"name": "powNonce", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Batch",
-        "domain": {"name": "GreenEnergyMiners", "version": "1", "chainId": chain_id, "verifyingContract": registry},
-        "message": {
-            "device": device,
-            "epoch": epoch,
-            "seq": seq,
-            "readingsHash": keccak(b"".join(p.to_bytes(32, "big") for p in packed)),
-            "prevBatch": bytes.fromhex(prev_batch[2:]),
-            "powNonce": pow_nonce,
-        },
-    }
+    rhash = keccak(b"".join(p.to_bytes(32, "big") for p in packed))
+    return typed_data(chain_id, registry, device, epoch, seq, rhash, bytes.fromhex(prev_batch[2:]), pow_nonce)
 
 
 def typed_digest(message):

@@ -9,8 +9,6 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 
 from offchain.batch import (
-    DOMAIN_NAME,
-    DOMAIN_VERSION,
     EPOCH_SECONDS,
     ZERO_HASH as ZERO32,
     batch_digest,
@@ -19,6 +17,7 @@ from offchain.batch import (
     pack_reading,
     pow_value,
     readings_hash,
+    typed_data,
 )
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -32,44 +31,9 @@ DEVICE_KEY = "0x" + "11" * 32
 OTHER_DEVICE_KEY = "0x" + "22" * 32
 ATTACKER_KEY = "0x" + "66" * 32
 
-BATCH_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Batch": [
-        {"name": "device", "type": "address"},
-        {"name": "epoch", "type": "uint64"},
-        {"name": "seq", "type": "uint64"},
-        {"name": "readingsHash", "type": "bytes32"},
-        {"name": "prevBatch", "type": "bytes32"},
-        {"name": "powNonce", "type": "uint256"},
-    ],
-}
-
-
 def typed_digest(chain_id, registry, device, epoch, seq, readings, prev, nonce):
     """The digest through eth-account's EIP-712 encoder (the reference)."""
-    message = {
-        "types": BATCH_TYPES,
-        "primaryType": "Batch",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": str(registry),
-        },
-        "message": {
-            "device": str(device),
-            "epoch": epoch,
-            "seq": seq,
-            "readingsHash": readings_hash(readings),
-            "prevBatch": prev,
-            "powNonce": nonce,
-        },
-    }
+    message = typed_data(chain_id, registry, device, epoch, seq, readings_hash(readings), prev, nonce)
     return _hash_eip191_message(encode_typed_data(full_message=message))
 
 
