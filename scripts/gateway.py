@@ -21,10 +21,12 @@ from ._system import load_system
 
 @click.command(cls=ConnectedProviderCommand)
 @account_option()
-@click.option("--port", type=click.IntRange(0, 65_535), default=None, help="TCP port on 127.0.0.1.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; devices on a LAN need the host's LAN address.")
+@click.option("--port", type=click.IntRange(0, 65_535), default=None, help="TCP port (default $GEM_GATEWAY_PORT or 8787).")
 @click.option("--store", "url", default=None, help="SQLite path or sqlite:/// URL of the store.")
 @click.option("--interval", type=click.FloatRange(0.1), default=2.0, help="Seconds between relay rounds.")
-def cli(account, port, url, interval):
+def cli(account, host, port, url, interval):
     """Serve POST /batches, GET /batches/<digest> and GET /health; relay to the registry."""
     system = load_system()
     registry = system["registry"]
@@ -32,7 +34,7 @@ def cli(account, port, url, interval):
     client = gateway.ApeRegistry(registry, system["sbt"], account, indexer.get_deployment_block(registry))
     gw = gateway.Gateway(store.open_store(url or store.read_store_url()), client, interval=interval)
     try:
-        asyncio.run(gateway.serve(gw, port=port))
+        asyncio.run(gateway.serve(gw, host=host, port=port))
     except KeyboardInterrupt:
         click.echo("gateway stopped; pending batches stay queued")
     finally:
