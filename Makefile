@@ -37,11 +37,12 @@ test: env
 
 # The contract tests again, on Anvil (a real JSON-RPC node).
 test-anvil: env
-	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry --network ethereum:local:foundry
+	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards --network ethereum:local:foundry
 
 # Gas and speed, each against a baseline measured in the same run (docs/benchmarks.md).
 bench: env
 	ape test bench/test_gas_registry.py -s -q
+	ape test bench/test_gas_rewards.py -s -q
 	python bench/bench_store_ingest.py
 	python bench/bench_device_crypto.py
 	python bench/bench_pogg.py

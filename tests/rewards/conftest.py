@@ -1,0 +1,150 @@
+"""Actors and contracts for the EpochKeys and RewardDistributor tests (embedded chain).
+
+The deployer stands in for the TechnicalDAO as owner of every contract, as in
+tests/registry (the DAO's own path is tested in tests/contracts).
+"""
+
+import pytest
+
+from rewards_kit import (
+    EPOCH_SECONDS,
+    Miners,
+    Table,
+    commit_epoch,
+    deploy_system,
+    ecdh,
+    move_to,
+    reveal_epoch,
+)
+
+
+@pytest.fixture
+def owner(deployer):
+    """Stands in for the TechnicalDAO: owner of every contract."""
+    return deployer
+
+
+@pytest.fixture
+def oracle(accounts):
+    return accounts[6]
+
+
+@pytest.fixture
+def gateway(accounts):
+    """Relays device batches; anyone may."""
+    return accounts[7]
+
+
+@pytest.fixture
+def vault(accounts):
+    """Stands in for the DAO's treasury."""
+    return accounts[8]
+
+
+@pytest.fixture
+def stranger(accounts):
+    """Anyone: reveals, sweeps, claims for others."""
+    return accounts[10]
+
+
+@pytest.fixture
+def genesis(chain):
+    return chain.pending_timestamp - 1
+
+
+@pytest.fixture
+def system(project, owner, vault, oracle, genesis, sbt):
+    return deploy_system(project, owner, vault, oracle, genesis, sbt=sbt)
+
+
+@pytest.fixture
+def registry(system):
+    return system[1]
+
+
+@pytest.fixture
+def keys(system):
+    return system[2]
+
+
+@pytest.fixture
+def deca(system):
+    return system[3]
+
+
+@pytest.fixture
+def dist(system):
+    return system[4]
+
+
+@pytest.fixture
+def miners(chain, sbt, registry, owner, gateway, genesis):
+    """Admit devices and anchor their batches (see rewards_kit.Miners)."""
+    return Miners(chain, sbt, registry, owner, gateway, genesis)
+
+
+@pytest.fixture
+def at(chain, genesis):
+    """Move time to `offset` seconds after the end of epoch `e` (only forward)."""
+
+    def at(e, offset=0):
+        ts = genesis + EPOCH_SECONDS * (e + 1) + offset
+        move_to(chain, ts)
+        return ts
+
+    return at
+
+
+@pytest.fixture
+def commit(chain, keys, oracle, genesis):
+    """Commit epoch `e`'s key `sk` once its window is over."""
+
+    def commit(e, sk):
+        return commit_epoch(chain, keys, oracle, genesis, e, sk)
+
+    return commit
+
+
+@pytest.fixture
+def reveal(chain, keys, stranger):
+    """Reveal epoch `e`'s key in block H + B (by a stranger: anyone may)."""
+
+    def reveal(e, sk):
+        return reveal_epoch(chain, keys, stranger, e, sk)
+
+    return reveal
+
+
+@pytest.fixture
+def run_epoch(miners, commit, reveal):
+    """Anchor `counts` {token: readings} for epoch `e`, commit and reveal `sk`."""
+
+    def run_epoch(e, counts, sk):
+        if counts:
+            miners.submit(e, counts)
+        commit(e, sk)
+        reveal(e, sk)
+
+    return run_epoch
+
+
+@pytest.fixture
+def point_of(miners):
+    """The lottery point SK·PK_device of a token (offchain.pogg.ecdh_point)."""
+
+    def point_of(sk, token_id):
+        return ecdh(sk, miners.pubkey(token_id))
+
+    return point_of
+
+
+@pytest.fixture
+def post_table(dist, oracle):
+    """Post a table of `rows` [(token, amount, a_bps, q_bps, v_milli)] for epoch `e`."""
+
+    def post_table(e, rows, total=None, uri="ipfs://table"):
+        table = Table(e, rows)
+        tx = dist.post(e, table.root, table.total if total is None else total, uri, sender=oracle)
+        return table, tx
+
+    return post_table
