@@ -9,13 +9,24 @@ from ape import chain, networks, project
 from offchain.governance import DEFAULT_DAO_PARAMS
 
 # module name -> contract type; the DAO's own name for it is the key
-MODULES = {"sbt": "MinerSBT", "registry": "MeasurementRegistry"}
+MODULES = {
+    "sbt": "MinerSBT",
+    "registry": "MeasurementRegistry",
+    "deca": "DecaToken",
+    "keys": "EpochKeys",
+    "rewards": "RewardDistributor",
+}
 
 # Deploy-time defaults of the measurement registry; the DAO changes them later by proposal.
 REGISTRY_PARAMS = {
     "pow_target": 2**248,  # about 2**8 expected hashes a batch
     "capacity_margin_bps": 15_000,  # power may reach 150 % of capacity (cloud enhancement)
     "grace_period": 900,  # [s] after an epoch's end, batches for it are still accepted
+}
+# Deploy-time defaults of the reward distributor.
+REWARD_PARAMS = {
+    "emission": 100 * 10**18,  # [DECA wei] minted per epoch: to winners, the rest to the vault
+    "post_deadline": 86_400,  # [s] after an epoch's end; an epoch not posted by then is swept
 }
 EPOCH_SECONDS = 3_600
 
@@ -26,19 +37,31 @@ def record_path():
     return Path(project.path) / "deployments" / f"{net.ecosystem.name}_{net.name}_{chain.chain_id}.json"
 
 
-def deploy_system(deployer, members, params=None, registry_params=None):
-    """Deploy every contract, seat `members` in the DAO, hand ownership to it, record addresses.
+def deploy_system(deployer, members, oracle, params=None, registry_params=None, reward_params=None):
+    """Deploy every contract, wire them, seat `members` in the DAO and hand everything to it.
 
-    GENESIS (epoch 0) is the start of the hour of deployment. Returns a dict name -> contract
-    instance, the DAO under "dao".
+    `oracle` gets the oracle role on EpochKeys and RewardDistributor; the distributor mints
+    DECA; GENESIS (epoch 0) is the start of the hour of deployment. The DAO is deployed last
+    (its constructor records the modules), so the distributor is given its predicted address
+    as the vault. Returns a dict name -> contract instance, the DAO under "dao", and records
+    the addresses.
     """
     params = {**DEFAULT_DAO_PARAMS, **(params or {})}
     registry_params = {**REGISTRY_PARAMS, **(registry_params or {})}
+    reward_params = {**REWARD_PARAMS, **(reward_params or {})}
     sbt = deployer.deploy(project.MinerSBT)
     genesis = chain.pending_timestamp // EPOCH_SECONDS * EPOCH_SECONDS
     registry = deployer.deploy(project.MeasurementRegistry, sbt, genesis, *registry_params.values())
     sbt.set_registry(registry, sender=deployer)
-    modules = {"sbt": sbt, "registry": registry}
+    deca = deployer.deploy(project.DecaToken)
+    keys = deployer.deploy(project.EpochKeys, registry, sbt)
+    registry.set_epoch_keys(keys, sender=deployer)
+    keys.set_oracle(oracle, True, sender=deployer)
+    vault = deployer.get_deployment_address(deployer.nonce + 3)  # after the next three transactions
+    rewards = deployer.deploy(project.RewardDistributor, deca, keys, sbt, vault, *reward_params.values())
+    rewards.set_oracle(oracle, True, sender=deployer)
+    deca.set_minter(rewards, True, sender=deployer)
+    modules = {"sbt": sbt, "registry": registry, "deca": deca, "keys": keys, "rewards": rewards}
     dao = deployer.deploy(
         project.TechnicalDAO,
         members,
@@ -46,6 +69,7 @@ def deploy_system(deployer, members, params=None, registry_params=None):
         list(modules),
         [c.address for c in modules.values()],
     )
+    assert dao.address == vault, "deploy: the DAO is not at the vault's predicted address"
     for contract in modules.values():
         contract.transfer_ownership(dao, sender=deployer)
     system = {"dao": dao, **modules}

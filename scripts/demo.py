@@ -153,15 +153,17 @@ def show_index(system, conn, fleet):
 def cli():
     logger.set_level("WARNING")  # the story, not every confirmation
     test = accounts.test_accounts
-    deployer, members, miners, relayer = test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9]
+    deployer, members, miners, relayer, oracle = (
+        test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9], test[10]
+    )
     workdir = Path(project.path) / "var" / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
 
     click.echo("== deploy")
-    system = deploy_system(deployer, members)
+    system = deploy_system(deployer, members, oracle)
     click.echo(f"  DAO {system['dao'].address} with members {', '.join(m.address[:10] for m in members)}")
-    for name in ("sbt", "registry"):
+    for name in ("sbt", "registry", "deca", "keys", "rewards"):
         click.echo(f"  {name:8} {system[name].address}, owned by the DAO")
     click.echo(f"  addresses recorded in {record_path().name}")
 
