@@ -177,6 +177,25 @@ def quantity_bps(n_per_epoch, window=WINDOW, max_readings=MAX_READINGS):
                                  max_readings)[1]
 
 
+def quantity_bps_of_sums(sums, window=WINDOW, max_readings=MAX_READINGS):
+    """``q_bps`` from each miner's ``S = Σ_e min(N_e, 12)`` over the window.
+
+    What an auditor recomputes from an epoch table, which publishes ``S`` rather than
+    every ``N_e``; same integers as ``quantity_bps``.
+
+    Parameters
+    ----------
+    sums : array_like of int, shape ``(M,)`` [readings]
+    window : int [epochs]
+    max_readings : int [readings]
+
+    Returns
+    -------
+    ndarray of int64, shape ``(M,)`` [bps]
+    """
+    return _quantity_from_counts(np.asarray(sums, dtype=np.int64), window, max_readings)[1]
+
+
 def _quantity_from_counts(counts, window, max_readings):
     """``q`` and ``q_bps`` from ``S = Σ min(N_e, 12)`` per miner."""
     d = max_readings * window

@@ -5,6 +5,7 @@ folder (from NREL PVDAQ, system 50, on the NREL campus in Golden, Colorado); the
 functions are pure (numpy in, numpy out) and turn it into per-miner series.
 """
 
+import datetime
 import pathlib
 
 import numpy as np
@@ -154,6 +155,24 @@ def align_days(ts, start_s):
     ts = np.asarray(ts, dtype=np.int64)
     days = (int(start_s) - int(ts[0])) // 86400
     return shift_series(ts, 86400 * days)
+
+
+def next_same_day(ts0, after_s):
+    """The first moment at or after ``after_s`` [s] with the month, day and time of day of ``ts0`` [s].
+
+    Replaying a measured series from then on keeps its season as well as its time of day
+    (29 February is taken as 1 March in other years).
+    """
+    t0 = datetime.datetime.fromtimestamp(int(ts0), datetime.timezone.utc)
+    year = datetime.datetime.fromtimestamp(int(after_s), datetime.timezone.utc).year
+    while True:
+        try:
+            candidate = t0.replace(year=year)
+        except ValueError:  # 29 February
+            candidate = t0.replace(year=year, month=3, day=1)
+        if candidate.timestamp() >= after_s:
+            return int(candidate.timestamp())
+        year += 1
 
 
 def miner_series(ts, power, reference_w, capacity_w, noise=0.0, offset_s=0, rng=None):

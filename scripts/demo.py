@@ -19,12 +19,13 @@ from eth_utils import to_checksum_address
 from greenminer import secp256k1
 from greenminer.net import HttpNet
 
-from offchain import gateway, indexer, simulator, store
+from offchain import gateway, indexer, oracle, pvdata, simulator, store
 from offchain.governance import call, run_ballot, state_name
 
 from ._system import EPOCH_SECONDS, deploy_system, record_path
 
 HOURS = 48  # simulated hours of measurements
+LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among four miners to see
 FLEET_SEED = 0  # device keys: simulator.device_key(FLEET_SEED, i)
 
 # Five would-be miners near NREL's SERF site (Golden, CO): capacity [W], lat/lon [µdeg].
@@ -85,6 +86,8 @@ def admit_miners(system, members, miners):
     ballot(dao, members, [call(sbt.reject_application, app_ids[4], "900 kWp is not a small rooftop")],
            "reject application 5: capacity implausible")
     ballot(dao, members, [call(dao.set_parameter, "quorum_bps", 10_000)], "require unanimity", against=members[1:])
+    ballot(dao, members, [call(system["keys"].set_lottery_k, LOTTERY_K)],
+           f"pilot lottery odds: one draw in {LOTTERY_K} wins")
     for miner, app_id in zip(miners, app_ids):
         app = sbt.applications(app_id)
         if app.status == 2:
@@ -94,36 +97,83 @@ def admit_miners(system, members, miners):
     return sum(sbt.applications(a).status == 2 for a in app_ids)
 
 
-def run_devices(system, relayer, admitted, workdir):
+def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
     registry, sbt = system["registry"], system["sbt"]
-    click.echo(f"== {admitted} devices measure real PV power (NREL SERF East) for {HOURS} h")
+    click.echo(f"== {admitted} devices measure real PV power (NREL SERF East) for {HOURS} h; "
+               "every hour the oracle draws the lottery and winners claim")
     conn = store.open_store(workdir / "store.sqlite")
     start_block = indexer.get_deployment_block(registry)
     gw = BackgroundGateway(gateway.Gateway(conn, gateway.ApeRegistry(registry, sbt, relayer, start_block)))
     settings = {"CHAIN_ID": chain.chain_id, "REGISTRY": registry.address, "GENESIS": registry.genesis(),
                 "POW_TARGET": registry.pow_target()}
-    start = (chain.pending_timestamp // EPOCH_SECONDS + 1) * EPOCH_SECONDS
+    # replay the measured series in its own season (its first day, next time it comes round):
+    # the clear-sky bound of a July day in November would flag honest evening readings
+    series_start = int(pvdata.read_serf_east("15min")[0][0])
+    start = pvdata.next_same_day(series_start, chain.pending_timestamp + EPOCH_SECONDS)
+    chain.pending_timestamp = start
+    chain.mine()
     clock, fleet = simulator.make_fleet(
         admitted, workdir / "devices", settings, HttpNet(requests.Session(), gw.url).post, start,
         capacities_w=[c for c, _, _ in APPLICANTS[:admitted]], seed=FLEET_SEED,
     )
+    first_epoch = (start - registry.genesis()) // EPOCH_SECONDS
+    contracts = oracle.Contracts(system["keys"], system["rewards"], registry, sbt)
+    engine = oracle.Oracle(contracts, oracle_account, conn, workdir / "oracle", from_epoch=first_epoch)
+    paid = {}
     try:
         for hour in range(HOURS):
-            now = start + EPOCH_SECONDS * (hour + 1) + 120  # two minutes into the next hour
-            chain.pending_timestamp = now
+            epoch_end = start + EPOCH_SECONDS * (hour + 1)
+            chain.pending_timestamp = epoch_end + 120  # two minutes into the next hour
             chain.mine()
-            simulator.run(clock, fleet, until=now)
+            simulator.run(clock, fleet, until=epoch_end + 120)
             gw.relay()
+            # the epoch's window closes; the oracle commits, reveals B blocks later, scores, posts
+            chain.pending_timestamp = epoch_end + registry.grace_period() + 1
+            chain.mine()
+            oracle.run(engine, once=True, mine=chain.mine)
+            claim_rewards(system, engine, first_epoch + hour, miners, paid)
             if hour % 12 == 11:
                 counts = store.read_queue_counts(conn)
                 click.echo(f"  hour {hour + 1:2}: gateway outcomes so far {dict(counts)}")
         forged = dict(store.read_queue(conn, "accepted")[-1].body)
-        forged["readings"] = [[t, p * 3, e] for t, p, e in forged["readings"]]  # tripled power
+        forged["readings"] = [[t, p * 3 + 1_000, e] for t, p, e in forged["readings"]]  # inflated power
         answer = requests.post(gw.url + "/batches", json=forged, timeout=15)
-        click.echo(f"  a batch with tripled power, re-posted: HTTP {answer.status_code} {answer.json()['error']}")
+        click.echo(f"  an accepted batch re-posted with inflated power: HTTP {answer.status_code} "
+                   f"{answer.json().get('error', answer.text)}")
     finally:
         gw.stop()
+    show_rewards(system, paid, miners)
     return conn, fleet
+
+
+def claim_rewards(system, engine, epoch, miners, paid):
+    """Every winner of the epoch claims with the published proof and ECDH point."""
+    rewards, sbt = system["rewards"], system["sbt"]
+    table = oracle.read_table(oracle.table_path(engine.folder, epoch))
+    for row in table.rows:
+        if not row.winner:
+            continue
+        if row.amount == 0:
+            click.echo(f"  epoch {epoch}: token {row.token_id} wins the draw but scores a = {row.a:.2f}: nothing to claim")
+            continue
+        owner = sbt.ownerOf(row.token_id)
+        claimer = next(m for m in miners if m.address == owner)
+        rewards.claim(epoch, row.token_id, row.amount, row.a_bps, row.q_bps, row.v_milli, row.proof,
+                      *row.point, sender=claimer)
+        paid.setdefault(row.token_id, []).append((epoch, row.amount, row.a_bps, row.q_bps, row.v_milli))
+        click.echo(f"  epoch {epoch}: token {row.token_id} wins (seed 0 of {table.k}; N = {row.n}, "
+                   f"a {row.a_bps / 100:.1f} %, q {row.q_bps / 100:.1f} %, v {row.v_milli / 1000:.1f}) "
+                   f"and claims {row.amount / 10**18:.2f} DECA")
+
+
+def show_rewards(system, paid, miners):
+    deca, dao = system["deca"], system["dao"]
+    click.echo("== rewards")
+    for token_id, wins in sorted(paid.items()):
+        owner = system["sbt"].ownerOf(token_id)
+        click.echo(f"  token {token_id}: {len(wins)} wins, {deca.balanceOf(owner) / 10**18:.2f} DECA held by {owner[:10]}")
+    click.echo(f"  DAO vault: {deca.balanceOf(dao) / 10**18:.2f} DECA (the emission not won); "
+               f"supply {deca.totalSupply() / 10**18:.2f} DECA")
 
 
 def show_index(system, conn, fleet):
@@ -153,7 +203,7 @@ def show_index(system, conn, fleet):
 def cli():
     logger.set_level("WARNING")  # the story, not every confirmation
     test = accounts.test_accounts
-    deployer, members, miners, relayer, oracle = (
+    deployer, members, miners, relayer, oracle_account = (
         test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9], test[10]
     )
     workdir = Path(project.path) / "var" / "demo"
@@ -161,14 +211,14 @@ def cli():
     workdir.mkdir(parents=True)
 
     click.echo("== deploy")
-    system = deploy_system(deployer, members, oracle)
+    system = deploy_system(deployer, members, oracle_account)
     click.echo(f"  DAO {system['dao'].address} with members {', '.join(m.address[:10] for m in members)}")
     for name in ("sbt", "registry", "deca", "keys", "rewards"):
         click.echo(f"  {name:8} {system[name].address}, owned by the DAO")
     click.echo(f"  addresses recorded in {record_path().name}")
 
     admitted = admit_miners(system, members, miners)
-    conn, fleet = run_devices(system, relayer, admitted, workdir)
+    conn, fleet = run_devices(system, relayer, oracle_account, miners, admitted, workdir)
     differences = show_index(system, conn, fleet)
     if differences:
         raise click.ClickException("the index does not match the chain")

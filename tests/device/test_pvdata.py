@@ -71,3 +71,15 @@ def test_miner_series__offset_and_capacity(serf):
     ts2, p2 = pvdata.miner_series(ts, power, site["peak_w"], 40.0, offset_s=600)
     assert np.all(ts2 - ts == 600)
     assert p2.max() == pytest.approx(40.0) and p2.min() == 0.0
+
+
+def test_next_same_day__keeps_month_day_and_time_of_day():
+    import datetime
+
+    ts0 = int(datetime.datetime(2016, 7, 1, 7, 0, tzinfo=datetime.timezone.utc).timestamp())
+    after = int(datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.timezone.utc).timestamp())
+    got = datetime.datetime.fromtimestamp(pvdata.next_same_day(ts0, after), datetime.timezone.utc)
+    assert got == datetime.datetime(2027, 7, 1, 7, 0, tzinfo=datetime.timezone.utc)
+    before = int(datetime.datetime(2027, 3, 1, tzinfo=datetime.timezone.utc).timestamp())
+    assert pvdata.next_same_day(ts0, before) == int(got.timestamp())
+    assert pvdata.next_same_day(ts0, int(got.timestamp())) == int(got.timestamp())
