@@ -154,7 +154,8 @@ def claim_rewards(system, engine, epoch, miners, paid):
         if not row.winner:
             continue
         if row.amount == 0:
-            click.echo(f"  epoch {epoch}: token {row.token_id} wins the draw but scores a = {row.a:.2f}: nothing to claim")
+            click.echo(f"  epoch {epoch}: token {row.token_id} wins the draw, but its contribution a·q·v is 0 "
+                       f"(a {row.a_bps} bps, q {row.q_bps} bps, v {row.v_milli / 1000:.1f}): nothing to claim")
             continue
         owner = sbt.ownerOf(row.token_id)
         claimer = next(m for m in miners if m.address == owner)
