@@ -1253,7 +1253,7 @@ class Oracle:
         if first != self.state["from_epoch"]:
             self.state["from_epoch"] = first
             write_state(self.state_file, self.state)
-        return list(range(first, max(first, last + 2)))
+        return list(range(first, max(first + 1, last + 2)))  # the first one even before its window ends
 
     def advance_all(self):
         """
