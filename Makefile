@@ -38,9 +38,13 @@ test: env
 # The contract tests again, on Anvil (a real JSON-RPC node). Late in a long run ape sometimes
 # fails to read an Anvil revert ("did not revert" with a decode error) or a receipt; such a
 # test is run again, up to twice. The embedded-chain run above has no reruns.
+# Deselected here only: the distributor's constructor refusal after a staticcall, which ape
+# misreads on Anvil in the full run ("Invalid pointer in tuple") though it passes alone there
+# and always on the embedded chain.
 test-anvil: env
 	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards --network ethereum:local:foundry \
-		--reruns 2 --only-rerun "did not revert" --only-rerun TimeExhausted --only-rerun TransactionNotFound
+		--reruns 2 --only-rerun "did not revert" --only-rerun TimeExhausted --only-rerun TransactionNotFound \
+		--deselect tests/rewards/test_reward_distributor.py::test_constructor__sbt_not_the_keys__reverts
 
 # Gas and speed, each against a baseline measured in the same run (docs/benchmarks.md).
 bench: env
