@@ -15,6 +15,10 @@ MODULES = {
     "deca": "DecaToken",
     "keys": "EpochKeys",
     "rewards": "RewardDistributor",
+    "energy": "EnergyToken",
+    "storage": "StorageNode",
+    "pool": "LiquidityPool",
+    "desk": "PaymentDesk",
 }
 
 # Deploy-time defaults of the measurement registry; the DAO changes them later by proposal.
@@ -28,6 +32,13 @@ REWARD_PARAMS = {
     "emission": 100 * 10**18,  # [DECA wei] minted per epoch: to winners, the rest to the vault
     "post_deadline": 86_400,  # [s] after an epoch's end; an epoch not posted by then is swept
 }
+# Deploy-time defaults of the energy market.
+MARKET_PARAMS = {
+    "fee_bps": 30,  # pool swap fee, 0.3 %
+    "vault_share_bps": 1_667,  # of the pool's fee growth, minted to the vault as LP shares (1/6)
+    "reference_price": 10**30,  # [DECA wei per mWh x 1e18] = 1 DECA per kWh, until the pool has a TWAP
+    "dao_share_bps": 1_000,  # of the DECA added for a payment, minted to the vault
+}
 EPOCH_SECONDS = 3_600
 
 
@@ -37,18 +48,21 @@ def record_path():
     return Path(project.path) / "deployments" / f"{net.ecosystem.name}_{net.name}_{chain.chain_id}.json"
 
 
-def deploy_system(deployer, members, oracle, params=None, registry_params=None, reward_params=None):
+def deploy_system(deployer, members, oracle, params=None, registry_params=None, reward_params=None,
+                  market_params=None):
     """Deploy every contract, wire them, seat `members` in the DAO and hand everything to it.
 
-    `oracle` gets the oracle role on EpochKeys and RewardDistributor; the distributor mints
-    DECA; GENESIS (epoch 0) is the start of the hour of deployment. The DAO is deployed last
-    (its constructor records the modules), so the distributor is given its predicted address
-    as the vault. Returns a dict name -> contract instance, the DAO under "dao", and records
-    the addresses.
+    `oracle` gets the oracle role on EpochKeys and RewardDistributor; the distributor and the
+    payment desk mint DECA; the desk mints ENERGY and the storage nodes burn it; GENESIS
+    (epoch 0) is the start of the hour of deployment. The DAO is deployed last (its
+    constructor records the modules), so the contracts that pay the vault are given its
+    predicted address. Returns a dict name -> contract instance, the DAO under "dao", and
+    records the addresses.
     """
     params = {**DEFAULT_DAO_PARAMS, **(params or {})}
     registry_params = {**REGISTRY_PARAMS, **(registry_params or {})}
     reward_params = {**REWARD_PARAMS, **(reward_params or {})}
+    market = {**MARKET_PARAMS, **(market_params or {})}
     sbt = deployer.deploy(project.MinerSBT)
     genesis = chain.pending_timestamp // EPOCH_SECONDS * EPOCH_SECONDS
     registry = deployer.deploy(project.MeasurementRegistry, sbt, genesis, *registry_params.values())
@@ -57,11 +71,21 @@ def deploy_system(deployer, members, oracle, params=None, registry_params=None, 
     keys = deployer.deploy(project.EpochKeys, registry, sbt)
     registry.set_epoch_keys(keys, sender=deployer)
     keys.set_oracle(oracle, True, sender=deployer)
-    vault = deployer.get_deployment_address(deployer.nonce + 3)  # after the next three transactions
+    energy = deployer.deploy(project.EnergyToken)
+    storage = deployer.deploy(project.StorageNode, sbt, energy)
+    energy.set_burner(storage, True, sender=deployer)
+    vault = deployer.get_deployment_address(deployer.nonce + 8)  # after the next eight transactions
     rewards = deployer.deploy(project.RewardDistributor, deca, keys, sbt, vault, *reward_params.values())
     rewards.set_oracle(oracle, True, sender=deployer)
     deca.set_minter(rewards, True, sender=deployer)
-    modules = {"sbt": sbt, "registry": registry, "deca": deca, "keys": keys, "rewards": rewards}
+    pool = deployer.deploy(project.LiquidityPool, deca, energy, vault, market["fee_bps"], market["vault_share_bps"])
+    desk = deployer.deploy(project.PaymentDesk, deca, energy, storage, pool, sbt, registry, vault,
+                           market["reference_price"], market["dao_share_bps"])
+    storage.set_desk(desk, sender=deployer)
+    energy.set_minter(desk, True, sender=deployer)
+    deca.set_minter(desk, True, sender=deployer)
+    modules = {"sbt": sbt, "registry": registry, "deca": deca, "keys": keys, "rewards": rewards,
+               "energy": energy, "storage": storage, "pool": pool, "desk": desk}
     dao = deployer.deploy(
         project.TechnicalDAO,
         members,

@@ -1,0 +1,537 @@
+# pragma version ~=0.4.3
+"""
+@title PaymentDesk: payment for energy delivered into storage nodes
+@license MIT
+@notice A miner (its SBT's owner) requests payment for credited deliveries
+        of one period (a month by default in the scripts). The DAO sees in
+        one view (`review`) what it must check: the measurements (sent,
+        received, loss), the miner's online record and hardware status, and
+        what approval would mint; then a proposal approves or rejects.
+        Approved: ENERGY equal to the received mWh and the matching DECA at
+        the pool's time-weighted price (the DAO's reference price before the
+        pool has liquidity) are minted and added to the DECA/ENERGY pool on
+        the miner's behalf: the miner receives the LP shares, and the DAO
+        vault `dao_share_bps` of the DECA added. Rejected: the reason is
+        recorded and the deliveries stay credited for a corrected request.
+@custom:security The pool takes DECA and ENERGY at its spot ratio; the desk
+        offers DECA worth the TWAP, so a manipulated spot price never mints
+        more DECA than the TWAP allows: the DECA the pool does not take is
+        burned, the ENERGY it does not take goes to the miner (it is the
+        miner's tokenized energy). The TWAP is taken over at least
+        `TWAP_WINDOW` seconds between two observations (`observe`).
+"""
+
+from snekmate.auth import ownable as ow
+
+initializes: ow
+
+exports: (
+    ow.owner,
+    # Deliberately not exported: renounce_ownership (the DAO must stay
+    # owner); transfer_ownership has its own reason below.
+)
+
+
+interface IMintable:
+    def mint(owner: address, amount: uint256): nonpayable
+    def approve(spender: address, amount: uint256) -> bool: nonpayable
+    def transfer(to: address, amount: uint256) -> bool: nonpayable
+    def balanceOf(owner: address) -> uint256: view
+
+interface IDeca:
+    def burn(amount: uint256): nonpayable
+
+interface IStorageNode:
+    def reserve(
+        keys: DynArray[uint256, MAX_KEYS], token_id: uint256, period_start: uint256, period_end: uint256
+    ) -> (uint256, uint256): nonpayable
+    def release(keys: DynArray[uint256, MAX_KEYS]): nonpayable
+    def settle(keys: DynArray[uint256, MAX_KEYS]) -> uint256: nonpayable
+
+interface IPool:
+    def add_liquidity(
+        deca_desired: uint256, energy_desired: uint256, deca_min: uint256, energy_min: uint256,
+        to: address, deadline: uint256
+    ) -> (uint256, uint256, uint256): nonpayable
+    def cumulative_prices() -> (uint256, uint256, uint256): view
+    def totalSupply() -> uint256: view
+
+struct MinerRecord:
+    device: address
+    pubkey_x: uint256
+    pubkey_y: uint256
+    capacity_w: uint32
+    lat_udeg: int32
+    lon_udeg: int32
+    status: uint8
+    online_hours: uint64
+    hashes: uint256
+
+interface IMinerSBT:
+    def ownerOf(token_id: uint256) -> address: view
+    def miners(token_id: uint256) -> MinerRecord: view
+
+interface IRegistry:
+    def device_state(device: address) -> (uint128, uint64, uint64, bytes32): view
+
+
+# ============================== EVENTS ==============================
+
+event PaymentRequested:
+    request_id: indexed(uint256)
+    token_id: indexed(uint256)
+    miner: indexed(address)
+    period_start: uint256
+    period_end: uint256
+    sent_mwh: uint256
+    received_mwh: uint256
+    deliveries: uint256
+
+event PaymentApproved:
+    request_id: indexed(uint256)
+    token_id: indexed(uint256)
+    energy_mwh: uint256  # ENERGY minted
+    deca_added: uint256  # DECA wei into the pool
+    shares: uint256  # LP shares to the miner
+    energy_to_miner: uint256  # ENERGY the pool did not take, sent to the miner
+    dao_deca: uint256  # DECA wei to the vault
+    price: uint256  # DECA wei per ENERGY unit, x 1e18
+
+event PaymentRejected:
+    request_id: indexed(uint256)
+    token_id: indexed(uint256)
+    reason: String[MAX_REASON]
+
+event PriceObserved:
+    twap: uint256  # DECA wei per ENERGY unit, x 1e18 (0 until a window has passed)
+    cumulative: uint256
+    timestamp: uint256
+
+event ParameterChanged:
+    name: String[32]
+    value: uint256
+
+
+# ============================= CONSTANTS ============================
+
+MAX_KEYS: constant(uint256) = 32  # deliveries per request
+MAX_REASON: constant(uint256) = 128
+MAX_BPS: constant(uint256) = 10_000  # 100 %
+MAX_DAO_SHARE_BPS: constant(uint256) = 5_000  # 50 %
+MAX_PERIOD: constant(uint256) = 92 * 86_400  # [s] a request covers at most a quarter
+TWAP_WINDOW: constant(uint256) = 3_600  # [s] shortest window of a time-weighted price
+PRICE_SCALE: constant(uint256) = 10**18  # prices: DECA wei per ENERGY unit (mWh) x 1e18
+
+# request status
+PENDING: constant(uint8) = 1
+APPROVED: constant(uint8) = 2
+REJECTED: constant(uint8) = 3
+
+# hardware status of a token (MinerSBT)
+HW_ACTIVE: constant(uint8) = 1
+
+
+# ============================== STORAGE =============================
+
+struct PaymentRequest:
+    token_id: uint256
+    miner: address  # the SBT's owner when filed: receives the LP shares
+    period_start: uint256  # [s]
+    period_end: uint256  # [s]
+    sent_mwh: uint256
+    received_mwh: uint256
+    filed: uint256  # [s]
+    status: uint8
+    reason: String[MAX_REASON]
+    deca_added: uint256  # DECA wei, once approved
+    shares: uint256  # LP shares, once approved
+
+struct Review:
+    token_id: uint256
+    miner: address
+    status: uint8
+    period_start: uint256  # [s]
+    period_end: uint256  # [s]
+    deliveries: uint256
+    sent_mwh: uint256
+    received_mwh: uint256
+    loss_mwh: uint256
+    loss_bps: uint256  # loss / sent
+    hardware_status: uint8  # MinerSBT: 1 active, 2 suspended, 3 revoked
+    online_hours: uint64  # proven online hours (accepted batches)
+    hashes: uint256  # expected proof-of-work hashes
+    last_seen: uint64  # timestamp [s] of the device's last accepted reading
+    energy_to_mint: uint256  # ENERGY base units = mWh
+    deca_to_mint: uint256  # DECA wei offered to the pool at `price`
+    dao_deca: uint256  # DECA wei to the vault, at most
+    price: uint256  # DECA wei per ENERGY unit, x 1e18
+    reason: String[MAX_REASON]
+
+requests: public(HashMap[uint256, PaymentRequest])
+request_count: public(uint256)
+request_deliveries: HashMap[uint256, DynArray[uint256, MAX_KEYS]]
+
+reference_price: public(uint256)  # DECA wei per ENERGY unit x 1e18, used before a TWAP exists
+dao_share_bps: public(uint256)  # of the DECA added, minted to the vault
+vault: public(address)
+last_twap: public(uint256)  # DECA wei per ENERGY unit x 1e18, 0 until a window has passed
+observed_cumulative: public(uint256)  # the pool's DECA price accumulator at the last observation
+observed_at: public(uint256)  # [s] time of the last observation, 0 before the first
+
+DECA: public(immutable(address))
+ENERGY: public(immutable(address))
+STORAGE: public(immutable(address))
+POOL: public(immutable(address))
+SBT: public(immutable(address))
+REGISTRY: public(immutable(address))
+
+
+# ============================ CONSTRUCTOR ===========================
+
+@deploy
+def __init__(
+    deca: address,
+    energy: address,
+    storage: address,
+    pool: address,
+    sbt: address,
+    registry: address,
+    vault: address,
+    reference_price: uint256,
+    dao_share_bps: uint256,
+):
+    """
+    @param deca The DecaToken (this contract must be one of its minters).
+    @param energy The EnergyToken (this contract must be its minter).
+    @param storage The StorageNode contract (this contract is its desk).
+    @param pool The DECA/ENERGY LiquidityPool.
+    @param sbt The MinerSBT.
+    @param registry The MeasurementRegistry (a device's last reading).
+    @param vault The DAO vault.
+    @param reference_price DECA wei per ENERGY unit (mWh) x 1e18 before a TWAP exists.
+    @param dao_share_bps Share of the DECA added that the vault receives [bps].
+    """
+    ow.__init__()
+    DECA = deca
+    ENERGY = energy
+    STORAGE = storage
+    POOL = pool
+    SBT = sbt
+    REGISTRY = registry
+    self._set_vault(vault)
+    self._set_reference_price(reference_price)
+    self._set_dao_share_bps(dao_share_bps)
+
+
+# ============================= EXTERNAL =============================
+
+@external
+def request_payment(
+    token_id: uint256, period_start: uint256, period_end: uint256, deliveries: DynArray[uint256, MAX_KEYS]
+) -> uint256:
+    """
+    @notice Ask to be paid for credited deliveries of one period. Only the
+            token's owner may; each delivery must be the token's own, credited
+            and inside the period.
+    @param token_id The miner's SBT.
+    @param period_start Start of the period [s].
+    @param period_end End of the period [s], at most 92 days after its start.
+    @param deliveries Delivery keys (StorageNode: node << 64 | delivery id).
+    @return uint256 The request id (from 1).
+    """
+    assert staticcall IMinerSBT(SBT).ownerOf(token_id) == msg.sender, "desk: not the token's owner"
+    assert self._miner(token_id).status == HW_ACTIVE, "desk: miner not active"
+    assert period_start < period_end and period_end - period_start <= MAX_PERIOD, "desk: bad period"
+    assert len(deliveries) > 0, "desk: no deliveries"
+    sent: uint256 = 0
+    received: uint256 = 0
+    sent, received = extcall IStorageNode(STORAGE).reserve(deliveries, token_id, period_start, period_end)
+    request_id: uint256 = self.request_count + 1
+    self.request_count = request_id
+    self.requests[request_id] = PaymentRequest(
+        token_id=token_id, miner=msg.sender, period_start=period_start, period_end=period_end,
+        sent_mwh=sent, received_mwh=received, filed=block.timestamp, status=PENDING, reason="",
+        deca_added=0, shares=0,
+    )
+    self.request_deliveries[request_id] = deliveries
+    log PaymentRequested(
+        request_id=request_id, token_id=token_id, miner=msg.sender, period_start=period_start,
+        period_end=period_end, sent_mwh=sent, received_mwh=received, deliveries=len(deliveries),
+    )
+    return request_id
+
+
+@external
+def approve(request_id: uint256) -> uint256:
+    """
+    @notice Pay a pending request: mint ENERGY = received mWh and DECA at
+            the price, add both to the pool for the miner, and the DAO's
+            share of DECA to the vault. DAO only (by proposal).
+    @param request_id The request.
+    @return uint256 LP shares minted to the miner.
+    """
+    self._check_dao()
+    r: PaymentRequest = self._pending(request_id)
+    energy: uint256 = extcall IStorageNode(STORAGE).settle(self.request_deliveries[request_id])
+    price: uint256 = self._observe()
+    deca: uint256 = energy * price // PRICE_SCALE
+    assert deca > 0, "desk: payment worth no DECA"
+
+    extcall IMintable(ENERGY).mint(self, energy)
+    extcall IMintable(DECA).mint(self, deca)
+    extcall IMintable(ENERGY).approve(POOL, energy)
+    extcall IMintable(DECA).approve(POOL, deca)
+    deca_added: uint256 = 0
+    energy_added: uint256 = 0
+    shares: uint256 = 0
+    deca_added, energy_added, shares = extcall IPool(POOL).add_liquidity(
+        deca, energy, 0, 0, r.miner, block.timestamp
+    )
+    energy_left: uint256 = energy - energy_added
+    if energy_left > 0:
+        extcall IMintable(ENERGY).approve(POOL, 0)
+        assert extcall IMintable(ENERGY).transfer(r.miner, energy_left, default_return_value=True)
+    if deca > deca_added:
+        extcall IMintable(DECA).approve(POOL, 0)
+        extcall IDeca(DECA).burn(deca - deca_added)
+    dao_deca: uint256 = deca_added * self.dao_share_bps // MAX_BPS
+    if dao_deca > 0:
+        extcall IMintable(DECA).mint(self.vault, dao_deca)
+
+    self.requests[request_id].status = APPROVED
+    self.requests[request_id].deca_added = deca_added
+    self.requests[request_id].shares = shares
+    log PaymentApproved(
+        request_id=request_id, token_id=r.token_id, energy_mwh=energy, deca_added=deca_added, shares=shares,
+        energy_to_miner=energy_left, dao_deca=dao_deca, price=price,
+    )
+    return shares
+
+
+@external
+def reject(request_id: uint256, reason: String[MAX_REASON]):
+    """
+    @notice Refuse a pending request with a reason; its deliveries stay
+            credited for a corrected request. DAO only (by proposal).
+    @param request_id The request.
+    @param reason Why, for the miner.
+    """
+    self._check_dao()
+    r: PaymentRequest = self._pending(request_id)
+    assert len(reason) > 0, "desk: reason required"
+    extcall IStorageNode(STORAGE).release(self.request_deliveries[request_id])
+    self.requests[request_id].status = REJECTED
+    self.requests[request_id].reason = reason
+    log PaymentRejected(request_id=request_id, token_id=r.token_id, reason=reason)
+
+
+@external
+def observe() -> uint256:
+    """
+    @notice Take an observation of the pool's price accumulator; once
+            `TWAP_WINDOW` has passed since the last one, the time-weighted
+            price over that window becomes the price payments use. Anyone.
+    @return uint256 The price approvals use now: DECA wei per ENERGY unit x 1e18.
+    """
+    return self._observe()
+
+
+@external
+def set_reference_price(price: uint256):
+    """
+    @notice The price used before the pool has a TWAP. DAO only.
+    @param price DECA wei per ENERGY unit (mWh) x 1e18, above 0.
+    """
+    self._check_dao()
+    self._set_reference_price(price)
+
+
+@external
+def set_dao_share_bps(share_bps: uint256):
+    """
+    @notice The vault's share of the DECA added per payment. DAO only.
+    @param share_bps At most 5 000 bps.
+    """
+    self._check_dao()
+    self._set_dao_share_bps(share_bps)
+
+
+@external
+def set_vault(vault: address):
+    """
+    @notice Where the DAO's share goes. DAO only.
+    @param vault The vault address.
+    """
+    self._check_dao()
+    self._set_vault(vault)
+
+
+@external
+def transfer_ownership(new_owner: address):
+    """
+    @notice Hand the contract to a new owner (the DAO, at deployment).
+    @param new_owner The new owner.
+    """
+    self._check_dao()
+    assert new_owner != empty(address), "desk: zero address"
+    ow._transfer_ownership(new_owner)
+
+
+@external
+@view
+def review(request_id: uint256) -> Review:
+    """
+    @notice Everything the DAO checks before it votes, in one call.
+    @param request_id The request.
+    @return Review Measurements [mWh], the miner's record and hardware
+            status, and what approval would mint at the current price.
+    """
+    r: PaymentRequest = self.requests[request_id]
+    assert r.status != 0, "desk: unknown request"
+    m: MinerRecord = self._miner(r.token_id)
+    last_seen: uint64 = (staticcall IRegistry(REGISTRY).device_state(m.device))[1]
+    loss: uint256 = r.sent_mwh - r.received_mwh
+    price: uint256 = self._current_price()
+    deca: uint256 = r.received_mwh * price // PRICE_SCALE
+    return Review(
+        token_id=r.token_id,
+        miner=r.miner,
+        status=r.status,
+        period_start=r.period_start,
+        period_end=r.period_end,
+        deliveries=len(self.request_deliveries[request_id]),
+        sent_mwh=r.sent_mwh,
+        received_mwh=r.received_mwh,
+        loss_mwh=loss,
+        loss_bps=loss * MAX_BPS // r.sent_mwh,
+        hardware_status=m.status,
+        online_hours=m.online_hours,
+        hashes=m.hashes,
+        last_seen=last_seen,
+        energy_to_mint=r.received_mwh,
+        deca_to_mint=deca,
+        dao_deca=deca * self.dao_share_bps // MAX_BPS,
+        price=price,
+        reason=r.reason,
+    )
+
+
+@external
+@view
+def deliveries_of(request_id: uint256) -> DynArray[uint256, MAX_KEYS]:
+    """
+    @notice The delivery keys a request covers.
+    @param request_id The request.
+    @return DynArray[uint256, 32] StorageNode delivery keys.
+    """
+    return self.request_deliveries[request_id]
+
+
+@external
+@view
+def price() -> uint256:
+    """
+    @notice The price an approval would use now, without a new observation.
+    @return uint256 DECA wei per ENERGY unit (mWh) x 1e18.
+    """
+    return self._current_price()
+
+
+# ============================= INTERNAL =============================
+
+@internal
+@view
+def _check_dao():
+    assert msg.sender == ow.owner, "desk: only the DAO"
+
+
+@internal
+@view
+def _pending(request_id: uint256) -> PaymentRequest:
+    r: PaymentRequest = self.requests[request_id]
+    assert r.status != 0, "desk: unknown request"
+    assert r.status == PENDING, "desk: request not pending"
+    return r
+
+
+@internal
+@view
+def _miner(token_id: uint256) -> MinerRecord:
+    return staticcall IMinerSBT(SBT).miners(token_id)
+
+
+@internal
+@view
+def _twap_now() -> (uint256, uint256, uint256):
+    """
+    @dev (TWAP since the last observation or 0 if the window is too short,
+         the pool's accumulator, its timestamp).
+    """
+    cumulative: uint256 = 0
+    inverse: uint256 = 0
+    ts: uint256 = 0
+    cumulative, inverse, ts = staticcall IPool(POOL).cumulative_prices()
+    twap: uint256 = 0
+    if self.observed_at != 0 and ts >= self.observed_at + TWAP_WINDOW:
+        twap = (cumulative - self.observed_cumulative) // (ts - self.observed_at)
+    return twap, cumulative, ts
+
+
+@internal
+@view
+def _current_price() -> uint256:
+    """
+    @dev The price of the latest full window; the reference price while the
+         pool is empty or no window has passed yet.
+    """
+    if staticcall IPool(POOL).totalSupply() == 0:
+        return self.reference_price
+    twap: uint256 = self._twap_now()[0]
+    if twap == 0:
+        twap = self.last_twap
+    if twap == 0:
+        return self.reference_price
+    return twap
+
+
+@internal
+def _observe() -> uint256:
+    """
+    @dev Price for a payment now, and a new observation when the pool has
+         liquidity and either none was taken yet or a full window passed.
+    """
+    price: uint256 = self._current_price()
+    if staticcall IPool(POOL).totalSupply() == 0:
+        return price
+    twap: uint256 = 0
+    cumulative: uint256 = 0
+    ts: uint256 = 0
+    twap, cumulative, ts = self._twap_now()
+    if self.observed_at == 0 or twap != 0:
+        if twap != 0:
+            self.last_twap = twap
+        self.observed_cumulative = cumulative
+        self.observed_at = ts
+        log PriceObserved(twap=twap, cumulative=cumulative, timestamp=ts)
+    return price
+
+
+@internal
+def _set_reference_price(price: uint256):
+    assert price > 0, "desk: zero price"
+    self.reference_price = price
+    log ParameterChanged(name="reference_price", value=price)
+
+
+@internal
+def _set_dao_share_bps(share_bps: uint256):
+    assert share_bps <= MAX_DAO_SHARE_BPS, "desk: share too high"
+    self.dao_share_bps = share_bps
+    log ParameterChanged(name="dao_share_bps", value=share_bps)
+
+
+@internal
+def _set_vault(vault: address):
+    assert vault != empty(address), "desk: zero address"
+    self.vault = vault
+    log ParameterChanged(name="vault", value=convert(convert(vault, uint160), uint256))

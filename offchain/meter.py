@@ -1,0 +1,111 @@
+"""
+Meter statements for the energy market, off-chain: the EIP-712 reference and the JSON form.
+
+A statement says how much energy [mWh] moved over a period [s]: sent into a storage node
+(signed by the miner's device), received by the node (its meter), or delivered out for a
+request (its meter). Devices and meters sign with ``greenminer.meter``; this module is the
+independent reference (eth-account's typed data) and reads the statements the miner and
+node commands take as files.
+"""
+
+import json
+from typing import NamedTuple
+
+from eth_utils import to_checksum_address
+
+from offchain.batch import DOMAIN_NAME, DOMAIN_VERSION, EIP712_TYPES, UINT64_MAX, UINT128_MAX
+
+SENT, RECEIVED, DELIVERED_OUT = 0, 1, 2
+KIND_NAMES = {SENT: "sent", RECEIVED: "received", DELIVERED_OUT: "delivered out"}
+
+STATEMENT_TYPES = {
+    "EIP712Domain": EIP712_TYPES["EIP712Domain"],
+    "MeterStatement": [
+        {"name": "node", "type": "uint256"},
+        {"name": "id", "type": "uint256"},
+        {"name": "periodStart", "type": "uint64"},
+        {"name": "periodEnd", "type": "uint64"},
+        {"name": "energy", "type": "uint128"},
+        {"name": "kind", "type": "uint8"},
+    ],
+}
+
+
+class Statement(NamedTuple):
+    """One signed meter statement: node, id, period [s], energy [mWh], kind, 65-byte signature."""
+
+    node: int
+    id: int
+    period_start: int
+    period_end: int
+    energy_mwh: int
+    kind: int
+    signature: bytes
+
+
+def typed_data(chain_id, storage, node, id_, period_start, period_end, energy_mwh, kind):
+    """A statement as EIP-712 typed data in eth-account's ``full_message`` form."""
+    return {
+        "types": STATEMENT_TYPES,
+        "primaryType": "MeterStatement",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(storage),
+        },
+        "message": {
+            "node": node,
+            "id": id_,
+            "periodStart": period_start,
+            "periodEnd": period_end,
+            "energy": energy_mwh,
+            "kind": kind,
+        },
+    }
+
+
+def _parse_statement(obj, kind):
+    """A :class:`Statement` from its JSON object; ``ValueError`` names the first bad field."""
+    if not isinstance(obj, dict):
+        raise ValueError("meter: a statement is a JSON object")
+    bounds = {"node": 2**256, "id": 2**256, "period_start": UINT64_MAX + 1, "period_end": UINT64_MAX + 1,
+              "energy_mwh": UINT128_MAX + 1, "kind": 3}
+    values = {}
+    for name, bound in bounds.items():
+        value = obj.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < bound:
+            raise ValueError(f"meter: field {name!r} must be an integer in [0, {bound})")
+        values[name] = value
+    if values["kind"] != kind:
+        raise ValueError(f"meter: expected a {KIND_NAMES[kind]!r} statement, got {KIND_NAMES[values['kind']]!r}")
+    signature = obj.get("signature", "")
+    try:
+        raw = bytes.fromhex(signature.removeprefix("0x")) if isinstance(signature, str) else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 65:
+        raise ValueError("meter: field 'signature' must be 0x and 65 bytes hex (r ‖ s ‖ v)")
+    return Statement(signature=raw, **values)
+
+
+def read_statement(path, kind):
+    """Read one statement of ``kind`` from a JSON file (as ``greenminer.meter.sign_statement`` writes it).
+
+    Raises ``ValueError`` with one line naming the file and the problem.
+    """
+    try:
+        obj = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable JSON file ({error})") from None
+    try:
+        return _parse_statement(obj, kind)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def write_statement(path, statement):
+    """Write a signed statement (the dict ``greenminer.meter.sign_statement`` returns) as JSON."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(statement, f, indent=2)
+        f.write("\n")

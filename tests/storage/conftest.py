@@ -1,0 +1,69 @@
+"""Actors and the wired energy market for the StorageNode and PaymentDesk tests (embedded chain).
+
+The deployer stands in for the TechnicalDAO as owner of every contract, as in tests/rewards.
+"""
+
+import pytest
+
+from storage_kit import deploy_market
+
+DEVICE_KEYS = [0xD1CE_0000 + i for i in range(1, 4)]
+METER_KEYS = [0x3E7E_0000 + i for i in range(1, 3)]
+
+
+@pytest.fixture
+def owner(deployer):
+    """Stands in for the TechnicalDAO: owner of every contract."""
+    return deployer
+
+
+@pytest.fixture
+def vault(accounts):
+    """Stands in for the DAO's treasury."""
+    return accounts[8]
+
+
+@pytest.fixture
+def buyer(accounts):
+    """Holds ENERGY and takes energy out of a node."""
+    return accounts[11]
+
+
+@pytest.fixture
+def stranger(accounts):
+    """Anyone: relays statements, fills with a meter's signature."""
+    return accounts[10]
+
+
+@pytest.fixture
+def market(project, chain, owner, vault):
+    return deploy_market(project, chain, owner, vault, chain.pending_timestamp - 1)
+
+
+@pytest.fixture
+def token(market, miner):
+    """The miner's admitted token."""
+    return market.admit(miner, DEVICE_KEYS[0])
+
+
+@pytest.fixture
+def other_token(market, other_miner):
+    return market.admit(other_miner, DEVICE_KEYS[1])
+
+
+@pytest.fixture
+def node(market):
+    return market.register_node(METER_KEYS[0])
+
+
+@pytest.fixture
+def other_node(market):
+    return market.register_node(METER_KEYS[1], capacity=5_000_000)
+
+
+@pytest.fixture
+def tokenized(market, token, node, miner):
+    """The miner has delivered 10 kWh (9.6 kWh received) into the node and been paid: ENERGY exists."""
+    key = market.deliver(token, node, 10_000_000, 9_600_000, sender=miner)
+    market.pay(token, [key], sender=miner)
+    return key

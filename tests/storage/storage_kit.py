@@ -1,0 +1,126 @@
+"""The energy market wired as the DAO would wire it, for the StorageNode, PaymentDesk and
+parity tests and the market gas bench.
+
+The owner account stands in for the TechnicalDAO as owner of every contract (the DAO's
+own path, a ballot per payment, is what the demo runs). Devices and node meters sign
+their statements with the device library (``greenminer.meter``).
+"""
+
+from greenminer import meter, secp256k1
+
+CAPACITY_W = 4_200
+REFERENCE_PRICE = 10**30  # DECA wei per mWh x 1e18: 1 DECA per kWh
+DAO_SHARE_BPS = 1_000
+FEE_BPS = 30
+VAULT_SHARE_BPS = 1_667
+NODE_CAPACITY = 50_000_000  # mWh (50 kWh)
+HOUR = 3_600
+
+SENT, RECEIVED, DELIVERED_OUT = meter.SENT, meter.RECEIVED, meter.DELIVERED_OUT
+
+
+def deploy_market(project, chain, owner, vault, genesis, sbt=None):
+    """SBT, registry, DECA, ENERGY, StorageNode, LiquidityPool and PaymentDesk, wired; ``owner`` is the DAO."""
+    sbt = sbt or owner.deploy(project.MinerSBT)
+    registry = owner.deploy(project.MeasurementRegistry, sbt, genesis, 2**248, 15_000, 900)
+    sbt.set_registry(registry, sender=owner)
+    deca = owner.deploy(project.DecaToken)
+    energy = owner.deploy(project.EnergyToken)
+    storage = owner.deploy(project.StorageNode, sbt, energy)
+    pool = owner.deploy(project.LiquidityPool, deca, energy, vault, FEE_BPS, VAULT_SHARE_BPS)
+    desk = owner.deploy(project.PaymentDesk, deca, energy, storage, pool, sbt, registry, vault,
+                        REFERENCE_PRICE, DAO_SHARE_BPS)
+    energy.set_burner(storage, True, sender=owner)
+    energy.set_minter(desk, True, sender=owner)
+    deca.set_minter(desk, True, sender=owner)
+    storage.set_desk(desk, sender=owner)
+    return Market(chain, owner, sbt=sbt, registry=registry, deca=deca, energy=energy, storage=storage,
+                  pool=pool, desk=desk)
+
+
+class Market:
+    """The wired contracts, the keys of the devices and meters, and the moves every test makes."""
+
+    def __init__(self, chain, owner, **contracts):
+        self.chain, self.owner = chain, owner
+        self.__dict__.update(contracts)
+        self.device_key = {}  # token id -> device private key
+        self.meter_key = {}  # node id -> meter private key
+        self.next_delivery = {}  # node id -> next delivery id
+
+    # ------------------------------------------------------------ actors
+    def admit(self, wallet, device_priv):
+        """Apply with the device key as ``wallet`` and approve; returns the token id."""
+        pub = secp256k1.public_key(device_priv)
+        device = "0x" + secp256k1.address(pub).hex()
+        self.sbt.apply(device, pub, CAPACITY_W, 39_742_000, -105_178_000, "ipfs://miner", sender=wallet)
+        self.sbt.approve_application(self.sbt.application_count(), sender=self.owner)
+        token = self.sbt.token_of_device(device)
+        self.device_key[token] = device_priv
+        return token
+
+    def register_node(self, meter_priv, capacity=NODE_CAPACITY, lat=39_740_000, lon=-105_170_000):
+        meter_address = "0x" + secp256k1.address(secp256k1.public_key(meter_priv)).hex()
+        tx = self.storage.register_node(meter_address, capacity, lat, lon, sender=self.owner)
+        node = tx.decode_logs(self.storage.NodeRegistered)[0].node
+        self.meter_key[node] = meter_priv
+        self.next_delivery[node] = 1
+        return node
+
+    # -------------------------------------------------------- statements
+    def sign(self, priv, node, id_, start, end, energy_mwh, kind):
+        """65-byte signature of a meter statement by ``priv``."""
+        s = meter.sign_statement(priv, self.chain.chain_id, self.storage.address, node, id_, start, end,
+                                 energy_mwh, kind)
+        return bytes.fromhex(s["signature"][2:])
+
+    def delivery_args(self, token, node, sent, received, delivery_id=None, start=None, end=None,
+                      device_priv=None, meter_priv=None):
+        """Arguments of ``StorageNode.record_delivery``, both statements signed."""
+        if delivery_id is None:
+            delivery_id = self.next_delivery[node]
+        end = self.chain.pending_timestamp - 60 if end is None else end
+        start = end - HOUR if start is None else start
+        device_priv = self.device_key[token] if device_priv is None else device_priv
+        meter_priv = self.meter_key[node] if meter_priv is None else meter_priv
+        return (node, delivery_id, start, end,
+                sent, self.sign(device_priv, node, delivery_id, start, end, sent, SENT),
+                received, self.sign(meter_priv, node, delivery_id, start, end, received, RECEIVED))
+
+    def deliver(self, token, node, sent, received, sender, **kw):
+        """Record a delivery; returns its key."""
+        args = self.delivery_args(token, node, sent, received, **kw)
+        tx = self.storage.record_delivery(*args, sender=sender)
+        self.next_delivery[node] = max(self.next_delivery[node], args[1] + 1)
+        return tx.decode_logs(self.storage.Delivered)[0].key
+
+    def request_payment(self, token, keys, sender, start=0, end=None):
+        end = self.chain.pending_timestamp if end is None else end
+        start = max(0, end - 30 * 86_400) if not start else start
+        tx = self.desk.request_payment(token, start, end, keys, sender=sender)
+        return tx.decode_logs(self.desk.PaymentRequested)[0].request_id
+
+    def pay(self, token, keys, sender):
+        """Request payment for ``keys`` and approve it; returns the approval receipt."""
+        request_id = self.request_payment(token, keys, sender)
+        return self.desk.approve(request_id, sender=self.owner)
+
+    def fill_args(self, request_id, delivered, start=None, end=None, meter_priv=None):
+        """Arguments of ``StorageNode.fill``, signed by the node's meter."""
+        r = self.storage.requests(request_id)
+        end = self.chain.pending_timestamp - 1 if end is None else end
+        start = r.created if start is None else start
+        meter_priv = self.meter_key[r.node] if meter_priv is None else meter_priv
+        return (request_id, delivered, start, end,
+                self.sign(meter_priv, r.node, request_id, start, end, delivered, DELIVERED_OUT))
+
+    # ------------------------------------------------------------ parity
+    def parity(self):
+        """(Σ tokenized over nodes, ENERGY supply, every node's stored == tokenized + unpaid)."""
+        tokenized = 0
+        per_node = True
+        for node in range(1, self.storage.node_count() + 1):
+            n = self.storage.nodes(node)
+            tokenized += n.tokenized_mwh
+            per_node &= self.storage.stored_mwh(node) == n.tokenized_mwh + n.unpaid_mwh <= n.capacity_mwh
+        return tokenized, self.energy.totalSupply(), per_node
