@@ -50,6 +50,8 @@ test-anvil: env
 bench: env
 	ape test bench/test_gas_registry.py -s -q
 	ape test bench/test_gas_rewards.py -s -q
+	ape test bench/test_gas_pool.py -s -q
+	ape test bench/test_gas_market.py -s -q
 	python bench/bench_store_ingest.py
 	python bench/bench_device_crypto.py
 	python bench/bench_pogg.py

@@ -117,10 +117,14 @@ def when(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def record_block():
+    """The block of the recorded deployment: where event searches start."""
+    return json.loads(record_path().read_text())["block"]
+
+
 def events(event, **topics):
     """Logs of `event` since the recorded deployment, filtered by indexed arguments."""
-    start = json.loads(record_path().read_text())["block"]
-    return list(event.range(start, chain.blocks.head.number + 1, search_topics=topics or None))
+    return list(event.range(record_block(), chain.blocks.head.number + 1, search_topics=topics or None))
 
 
 def load_system():

@@ -1,5 +1,6 @@
-"""The whole story on a local chain: deploy, seat the DAO, admit miners by ballot, then run
-their (simulated) devices for two days through the gateway into the registry and the index.
+"""The whole story on a local chain: deploy, seat the DAO, admit miners by ballot, run their
+(simulated) devices for two days through the gateway into the registry and the index, draw
+the lottery every hour, then sell the miners' surplus into storage nodes and trade it.
 
     ape run demo                                  # embedded chain, nothing else to run
     ape run demo --network ethereum:local:foundry # Anvil
@@ -22,7 +23,8 @@ from greenminer.net import HttpNet
 from offchain import gateway, indexer, oracle, pvdata, simulator, store
 from offchain.governance import call, run_ballot, state_name
 
-from ._system import EPOCH_SECONDS, deploy_system, record_path
+from ._demo_market import run_market
+from ._system import EPOCH_SECONDS, MODULES, deploy_system, record_path
 
 HOURS = 48  # simulated hours of measurements
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among four miners to see
@@ -143,7 +145,7 @@ def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
     finally:
         gw.stop()
     show_rewards(system, paid, miners)
-    return conn, fleet
+    return conn, fleet, start
 
 
 def claim_rewards(system, engine, epoch, miners, paid):
@@ -204,8 +206,8 @@ def show_index(system, conn, fleet):
 def cli():
     logger.set_level("WARNING")  # the story, not every confirmation
     test = accounts.test_accounts
-    deployer, members, miners, relayer, oracle_account = (
-        test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9], test[10]
+    deployer, members, miners, relayer, oracle_account, buyer = (
+        test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9], test[10], test[11]
     )
     workdir = Path(project.path) / "var" / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -214,12 +216,14 @@ def cli():
     click.echo("== deploy")
     system = deploy_system(deployer, members, oracle_account)
     click.echo(f"  DAO {system['dao'].address} with members {', '.join(m.address[:10] for m in members)}")
-    for name in ("sbt", "registry", "deca", "keys", "rewards"):
+    for name in MODULES:
         click.echo(f"  {name:8} {system[name].address}, owned by the DAO")
     click.echo(f"  addresses recorded in {record_path().name}")
 
     admitted = admit_miners(system, members, miners)
-    conn, fleet = run_devices(system, relayer, oracle_account, miners, admitted, workdir)
+    conn, fleet, start = run_devices(system, relayer, oracle_account, miners, admitted, workdir)
     differences = show_index(system, conn, fleet)
     if differences:
         raise click.ClickException("the index does not match the chain")
+    if not run_market(chain, system, members, miners, admitted, start, FLEET_SEED, buyer):
+        raise click.ClickException("the storage nodes and the ENERGY supply are out of parity")

@@ -1,17 +1,23 @@
-"""The miner's commands: apply for a soulbound token, see its status.
+"""The miner's commands: identity, readings, and selling energy into storage nodes.
 
     ape run miner apply --account ALIAS --pubkey 0x<64 bytes> --capacity-w 4200 --lat 39.742 --lon -105.178
     ape run miner status --account ALIAS
     ape run miner readings --account ALIAS [--last 24] [--all]
+    ape run miner sell --account ALIAS --sent sent.json --received received.json
+    ape run miner request-payment --account ALIAS [--days 30]
+    ape run miner withdraw --account ALIAS --shares all [--slippage-bps 50]
+    ape run miner swap --account ALIAS --sell energy --amount 1500000 [--slippage-bps 50]
 """
 
 import click
+from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import keccak, to_checksum_address
 
+from offchain import market, meter
 from offchain.batch import unpack_reading
 
-from ._system import events, load_system, when
+from ._system import events, load_system, record_block, when
 
 APPLICATION_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
 HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
@@ -110,3 +116,110 @@ def readings(account, last, show_all):
             if show_all:
                 for ts, power_mw, total_mwh in rows:
                     click.echo(f"      {when(ts)}  {power_mw:10} mW  {total_mwh:12} mWh")
+
+
+def _token_of(sbt, account):
+    tokens = [sbt.tokenOfOwnerByIndex(account, i) for i in range(sbt.balanceOf(account))]
+    if not tokens:
+        raise click.ClickException(f"{account.address} holds no miner token")
+    return tokens[0]
+
+
+def _statement(path, kind):
+    try:
+        return meter.read_statement(path, kind)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+
+
+slippage_option = click.option("--slippage-bps", type=click.IntRange(0, 10_000), default=50, show_default=True,
+                               help="Least acceptable outcome below the quote [bps].")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--sent", "sent_path", required=True, type=click.Path(dir_okay=False),
+              help="Your device's signed 'sent' statement (JSON).")
+@click.option("--received", "received_path", required=True, type=click.Path(dir_okay=False),
+              help="The node meter's signed 'received' statement (JSON), same delivery id and period.")
+def sell(account, sent_path, received_path):
+    """Record a delivery of energy into a storage node; it is credited to you, pending payment."""
+    storage = load_system()["storage"]
+    sent, received = _statement(sent_path, meter.SENT), _statement(received_path, meter.RECEIVED)
+    same = ("node", "id", "period_start", "period_end")
+    if any(getattr(sent, f) != getattr(received, f) for f in same):
+        raise click.ClickException("the two statements are not for the same node, delivery id and period")
+    if received.energy_mwh > sent.energy_mwh:
+        raise click.ClickException(f"received {received.energy_mwh} mWh exceeds sent {sent.energy_mwh} mWh")
+    tx = storage.record_delivery(sent.node, sent.id, sent.period_start, sent.period_end, sent.energy_mwh,
+                                 sent.signature, received.energy_mwh, received.signature, sender=account)
+    d = tx.decode_logs(storage.Delivered)[0]
+    click.echo(f"delivery {d.delivery_id} into node {d.node} credited to token {d.token_id}: sent {d.sent_mwh} mWh, "
+               f"received {d.received_mwh} mWh, loss {d.loss_mwh} mWh")
+
+
+@cli.command(name="request-payment", cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--days", type=click.IntRange(1, 92), default=30, show_default=True,
+              help="The period: this many days up to now.")
+@click.option("--exclude", "excluded", multiple=True, type=int, help="Leave out this delivery key (repeat).")
+def request_payment(account, days, excluded):
+    """Ask the DAO to pay for your credited deliveries of the period."""
+    system = load_system()
+    storage, desk = system["storage"], system["desk"]
+    token = _token_of(system["sbt"], account)
+    end = chain.blocks.head.timestamp
+    start = end - days * 86_400
+    keys = [k for k in market.get_credited_deliveries(storage, token, record_block(), start, end)
+            if k not in excluded]
+    if not keys:
+        raise click.ClickException(f"token {token} has no credited deliveries in the last {days} days")
+    keys = keys[:32]
+    tx = desk.request_payment(token, start, end, keys, sender=account)
+    e = tx.decode_logs(desk.PaymentRequested)[0]
+    click.echo(f"payment request {e.request_id}: {e.deliveries} deliveries, received {e.received_mwh} mWh "
+               f"(sent {e.sent_mwh}); the DAO votes on `desk.approve({e.request_id})`")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--shares", required=True, help="LP shares to redeem (wei of the LP token), or 'all'.")
+@slippage_option
+def withdraw(account, shares, slippage_bps):
+    """Remove your liquidity: take DECA and ENERGY out of the pool."""
+    pool = load_system()["pool"]
+    held = pool.balanceOf(account)
+    amount = held if shares == "all" else int(shares) if shares.isdigit() else None
+    if amount is None:
+        raise click.BadParameter(f"{shares!r}: expected an integer or 'all'", param_hint="--shares")
+    if not 0 < amount <= held:
+        raise click.ClickException(f"{account.address} holds {held} LP shares; cannot redeem {amount}")
+    deca, energy = pool.quote_remove(amount)
+    keep = 10_000 - slippage_bps
+    pool.remove_liquidity(amount, deca * keep // 10_000, energy * keep // 10_000, account,
+                          chain.blocks.head.timestamp + 600, sender=account)
+    click.echo(f"redeemed {amount} LP shares for {deca / 1e18:.6f} DECA and {energy} mWh of ENERGY")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--sell", "side", type=click.Choice(["deca", "energy"]), required=True, help="The token you pay.")
+@click.option("--amount", type=click.IntRange(1), required=True, help="Base units to sell (DECA wei or mWh).")
+@slippage_option
+def swap(account, side, amount, slippage_bps):
+    """Swap an exact amount of DECA for ENERGY or the reverse."""
+    system = load_system()
+    pool, token_in = system["pool"], system[side]
+    if token_in.balanceOf(account) < amount:
+        raise click.ClickException(f"{account.address} holds {token_in.balanceOf(account)} {side} base units, "
+                                   f"less than {amount}")
+    quoted = pool.get_amount_out(token_in, amount)
+    if quoted == 0:
+        raise click.ClickException("the pool has no liquidity for this swap")
+    if token_in.allowance(account, pool) < amount:
+        token_in.approve(pool, amount, sender=account)
+    pool.swap_exact_in(token_in, amount, quoted * (10_000 - slippage_bps) // 10_000, account,
+                       chain.blocks.head.timestamp + 600, sender=account)
+    other = "energy" if side == "deca" else "deca"
+    click.echo(f"sold {amount} {side} base units for {quoted} {other} base units; "
+               f"price now {market.deca_per_kwh(pool.spot_price()):.6f} DECA/kWh")

@@ -1,0 +1,190 @@
+"""The demo's energy-market chapter: surplus into storage nodes, payment by ballot, the pool,
+a buyer taking energy out, and the parity of nodes and ENERGY at the end."""
+
+import click
+from greenminer import meter, secp256k1
+
+from offchain import market, simulator
+from offchain.governance import call, run_ballot, state_name
+
+METER_SEED = "demo-meters"  # node meter keys: simulator.device_key(METER_SEED, j)
+# Two battery sites near the miners: capacity [mWh], lat/lon [µdeg]
+NODES = [(5_000_000, 39_744_100, -105_176_300), (2_000_000, 39_739_600, -105_183_900)]
+SURPLUS_BPS = 4_000  # share of each day's measured energy a miner sells into a node
+# Transmission loss [bps] of each miner's delivery on day 1 and day 2; miner 3's second
+# delivery loses 12 %, which the DAO will not pay until the line is checked.
+LOSS_BPS = [(250, 310), (420, 380), (290, 1_200), (500, 450)]
+LOSS_LIMIT_BPS = 1_000
+DAY = 86_400
+
+
+def ballot(chain, dao, members, calls, description):
+    pid, _ = run_ballot(chain, dao, members, calls, description)
+    click.echo(f"  ballot {pid} «{description}»: {state_name(dao, pid)}")
+
+
+def _sign(priv, chain, storage, *statement):
+    return bytes.fromhex(meter.sign_statement(priv, chain.chain_id, storage.address, *statement)["signature"][2:])
+
+
+def deliver_surplus(chain, system, miners, admitted, start, fleet_seed):
+    """Each miner sells a share of each day's measured energy, day 1 to node 1, day 2 to node 2."""
+    storage, sbt, registry = system["storage"], system["sbt"], system["registry"]
+    click.echo(f"== every miner sells {SURPLUS_BPS / 100:.0f} % of each day's generation into a storage node")
+    deliveries = {}  # token -> [(key, loss_bps)]
+    for i in range(admitted):
+        device_priv = simulator.device_key(fleet_seed, i)
+        device = "0x" + secp256k1.address(secp256k1.public_key(device_priv)).hex()
+        token = sbt.token_of_device(device)
+        day_energy = registry.device_state(device)[0] // 2  # two measured days [mWh]
+        for day, loss_bps in enumerate(LOSS_BPS[i]):
+            node = day + 1
+            delivery_id = 100 * node + token
+            period = (start + day * DAY, start + (day + 1) * DAY)
+            sent = day_energy * SURPLUS_BPS // 10_000
+            received = sent - sent * loss_bps // 10_000
+            meter_priv = simulator.device_key(METER_SEED, node - 1)
+            tx = storage.record_delivery(
+                node, delivery_id, *period,
+                sent, _sign(device_priv, chain, storage, node, delivery_id, *period, sent, meter.SENT),
+                received, _sign(meter_priv, chain, storage, node, delivery_id, *period, received, meter.RECEIVED),
+                sender=miners[i],
+            )
+            d = tx.decode_logs(storage.Delivered)[0]
+            deliveries.setdefault(token, []).append((d.key, loss_bps))
+            click.echo(f"  token {token} -> node {node}, delivery {delivery_id}: sent {sent / 1000:.1f} Wh, "
+                       f"received {received / 1000:.1f} Wh, loss {d.loss_mwh / 1000:.1f} Wh ({loss_bps / 100:.1f} %)")
+    return deliveries
+
+
+def review_line(desk, request_id):
+    r = desk.review(request_id)
+    return (f"  request {request_id} (token {r.token_id}): {r.deliveries} deliver{'y' if r.deliveries == 1 else 'ies'}, sent {r.sent_mwh / 1000:.1f} Wh, "
+            f"received {r.received_mwh / 1000:.1f} Wh, loss {r.loss_bps / 100:.1f} %; online {r.online_hours} h, "
+            f"hardware {'active' if r.hardware_status == 1 else r.hardware_status}; would mint "
+            f"{r.energy_to_mint / 1e6:.4f} ENERGY + {r.deca_to_mint / 1e18:.4f} DECA "
+            f"at {market.deca_per_kwh(r.price):.3f} DECA/kWh")
+
+
+def pay_for_energy(chain, system, members, miners, deliveries):
+    """Miners request payment; the DAO reviews, approves three, rejects one; the corrected one passes."""
+    desk, dao, sbt = system["desk"], system["dao"], system["sbt"]
+    click.echo("== miners request payment for the month; the DAO reviews each request in one view")
+    now = chain.pending_timestamp
+    requests = {}
+    for token, rows in deliveries.items():
+        owner = sbt.ownerOf(token)
+        wallet = next(m for m in miners if m.address == owner)
+        tx = desk.request_payment(token, now - 30 * DAY, now, [k for k, _ in rows], sender=wallet)
+        requests[token] = (tx.decode_logs(desk.PaymentRequested)[0].request_id, wallet)
+        click.echo(review_line(desk, requests[token][0]))
+    calls, rejected = [], None
+    for token, (request_id, _) in requests.items():
+        lossy = [k for k, loss in deliveries[token] if loss > LOSS_LIMIT_BPS]
+        if lossy:
+            reason = f"delivery {lossy[0] & (2**64 - 1)} lost more than {LOSS_LIMIT_BPS / 100:.0f} %: leave it out until the line is checked"
+            calls.append(call(desk.reject, request_id, reason))
+            rejected = (token, lossy)
+        else:
+            calls.append(call(desk.approve, request_id))
+    ballot(chain, dao, members, calls, "pay for the month's energy (one request rejected)")
+    for token, (request_id, _) in requests.items():
+        r = desk.requests(request_id)
+        line = f"  request {request_id}: {market.PAYMENT_STATUS[r.status]}"
+        if r.status == 3:
+            line += f" — {r.reason}"
+        else:
+            line += f", {r.shares:,} LP shares to token {token}'s owner"
+        click.echo(line)
+    if rejected:
+        token, lossy = rejected
+        wallet = requests[token][1]
+        keep = [k for k, _ in deliveries[token] if k not in lossy]
+        tx = desk.request_payment(token, now - 30 * DAY, now, keep, sender=wallet)
+        request_id = tx.decode_logs(desk.PaymentRequested)[0].request_id
+        click.echo(f"  token {token} files a corrected request {request_id} without the lossy delivery")
+        click.echo(review_line(desk, request_id))
+        ballot(chain, dao, members, [call(desk.approve, request_id)], f"pay corrected request {request_id}")
+        click.echo(f"  request {request_id}: {market.PAYMENT_STATUS[desk.requests(request_id).status]}, "
+                   f"{desk.requests(request_id).shares:,} LP shares")
+
+
+def trade_and_take_out(chain, system, members, miners, buyer):
+    """A buyer gets DECA from the vault, swaps for ENERGY, takes energy out of node 1; a miner cashes out."""
+    deca, energy, pool, storage, dao = (system[k] for k in ("deca", "energy", "pool", "storage", "dao"))
+    click.echo("== a neighbour buys stored energy; swaps move the price")
+    grant = pool.reserves()[0] // 5  # a fifth of the pool's DECA: a big order for this small pool
+    ballot(chain, dao, members, [call(deca.transfer, buyer.address, grant)],
+           f"grant {grant / 1e18:.4f} DECA to a pilot energy buyer")
+    show_pool(pool, "  before the swaps")
+    deadline = chain.pending_timestamp + 600
+    quoted = pool.get_amount_out(deca, grant)
+    deca.approve(pool, grant, sender=buyer)
+    pool.swap_exact_in(deca, grant, quoted * 995 // 1000, buyer, deadline, sender=buyer)
+    bought = energy.balanceOf(buyer)
+    click.echo(f"  the buyer swaps {grant / 1e18:.4f} DECA for {bought / 1e6:.4f} ENERGY ({bought / 1000:.1f} Wh; quote was "
+               f"{quoted / 1000:.1f} Wh)")
+    show_pool(pool, "  after the buyer's swap")
+    energy.approve(storage, bought, sender=buyer)
+    tx = storage.request_energy(1, bought, chain.pending_timestamp + 6 * 3_600, sender=buyer)
+    request_id = tx.decode_logs(storage.EnergyRequested)[0].request_id
+    chain.pending_timestamp += 2 * 3_600
+    chain.mine()
+    r = storage.requests(request_id)
+    delivered = bought * 97 // 100  # the meter stops 3 % short: the rest is refunded
+    period = (r.created, chain.pending_timestamp - 1)
+    meter_priv = simulator.device_key(METER_SEED, 0)
+    sig = _sign(meter_priv, chain, storage, 1, request_id, *period, delivered, meter.DELIVERED_OUT)
+    supply = energy.totalSupply()
+    tx = storage.fill(request_id, delivered, *period, sig, sender=buyer)
+    f = tx.decode_logs(storage.EnergyFilled)[0]
+    click.echo(f"  node 1 delivers {f.delivered_mwh / 1000:.1f} Wh out of request {request_id}: burned "
+               f"{(supply - energy.totalSupply()) / 1000:.1f} Wh of ENERGY, refunded {f.refunded_mwh / 1000:.1f} Wh")
+
+    miner = miners[0]
+    shares = pool.balanceOf(miner)
+    out_deca, out_energy = pool.quote_remove(shares // 2)
+    pool.remove_liquidity(shares // 2, out_deca * 99 // 100, out_energy * 99 // 100, miner,
+                          chain.pending_timestamp + 600, sender=miner)
+    click.echo(f"  miner {miner.address[:10]} withdraws half its {shares:,} LP shares: {out_deca / 1e18:.4f} DECA and "
+               f"{out_energy / 1000:.1f} Wh of ENERGY")
+    held = energy.balanceOf(miner)
+    quoted = pool.get_amount_out(energy, held)
+    energy.approve(pool, held, sender=miner)
+    pool.swap_exact_in(energy, held, quoted * 995 // 1000, miner, chain.pending_timestamp + 600, sender=miner)
+    click.echo(f"  and swaps its {held / 1000:.1f} Wh of ENERGY for {quoted / 1e18:.4f} DECA")
+    show_pool(pool, "  after the miner's swap")
+
+
+def show_pool(pool, label):
+    rd, re, _ = pool.reserves()
+    click.echo(f"{label}: reserves {rd / 1e18:.4f} DECA / {re / 1e6:.4f} ENERGY, "
+               f"price {market.deca_per_kwh(pool.spot_price()):.4f} DECA/kWh, LP supply {pool.totalSupply():,} shares")
+
+
+def show_parity(system):
+    parity = market.get_parity(system["storage"], system["energy"])
+    click.echo("== parity of the storage nodes and ENERGY")
+    for n in parity.nodes:
+        click.echo(f"  node {n.node}: stored {n.stored_mwh / 1000:9.1f} Wh = tokenized {n.tokenized_mwh / 1000:9.1f} Wh "
+                   f"+ unpaid credit {n.unpaid_mwh / 1000:7.1f} Wh (capacity {n.capacity_mwh / 1000:.0f} Wh)")
+    click.echo(f"  Σ tokenized {parity.tokenized_mwh} mWh, ENERGY supply {parity.supply_mwh} base units: "
+               f"{'parity holds' if parity.holds else 'PARITY BROKEN'}")
+    return parity.holds
+
+
+def run_market(chain, system, members, miners, admitted, start, fleet_seed, buyer):
+    storage = system["storage"]
+    click.echo("== the DAO registers two storage nodes")
+    calls = []
+    for j, (capacity, lat, lon) in enumerate(NODES):
+        meter_address = "0x" + secp256k1.address(secp256k1.public_key(simulator.device_key(METER_SEED, j))).hex()
+        calls.append(call(storage.register_node, meter_address, capacity, lat, lon))
+    ballot(chain, system["dao"], members, calls, "register storage nodes 1 and 2")
+    for n in market.get_nodes(storage):
+        click.echo(f"  node {n.node}: meter {n.meter[:10]}, {n.capacity_mwh / 1e6:.0f} kWh at "
+                   f"{n.lat_udeg / 1e6:.4f}, {n.lon_udeg / 1e6:.4f}")
+    deliveries = deliver_surplus(chain, system, miners, admitted, start, fleet_seed)
+    pay_for_energy(chain, system, members, miners, deliveries)
+    trade_and_take_out(chain, system, members, miners, buyer)
+    return show_parity(system)
