@@ -13,6 +13,8 @@ market per example. After every step, outside any ``chain.isolate()`` block:
   moves exactly what ``offchain.amm`` computes for the same reserves and fee.
 """
 
+import copy
+
 import ape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,20 +30,42 @@ MAX_PERIOD = 92 * DAY
 PRICE_SCALE = 10**18
 MAX = 2**256 - 1
 CAPACITIES = (20_000_000, 6_000_000)  # mWh: the second node fills up now and then
-PENDING = 1
+MODEL = ("m", "tokens", "nodes", "received", "paid", "out", "deliveries", "payments", "energy_requests")
 
 
 class MarketMachine(RuleBasedStateMachine):
-    """One market per example; ``project``, ``chain`` and ``accounts`` are set by the test."""
+    """One market per example; ``project``, ``chain`` and ``accounts`` are set by the test.
+
+    The market is built once; every example starts from a ``chain.snapshot()`` of it and a
+    copy of the model as built.
+    """
 
     project = chain = accounts = None
+    template = snapshot = None  # the market as built, and the chain's snapshot of it
 
     def __init__(self):
         super().__init__()
-        a = self.accounts
+        a, chain = self.accounts, self.chain
         self.owner, self.vault = a[0], a[8]
         self.miners = [a[4], a[5], a[6]]
         self.buyer, self.trader, self.relayer = a[11], a[12], a[10]
+        cls = type(self)
+        if cls.template is None:
+            self._build()
+            cls.template = {k: getattr(self, k) for k in MODEL}
+            cls.template["next_delivery"] = dict(self.m.next_delivery)
+        else:  # back to the market as built, and a new snapshot for the next example
+            chain.restore(cls.snapshot)
+        cls.snapshot = chain.snapshot()
+        t = copy.deepcopy({k: v for k, v in cls.template.items() if k != "m"})
+        self.m = cls.template["m"]
+        self.m.next_delivery = t.pop("next_delivery")
+        self.__dict__.update(t)
+        self.checked_at = None  # chain height at the last invariant check
+        self.fee_bps = self.m.pool.fee_bps()  # the DAO does not change it here
+
+    def _build(self):
+        """Deploy and wire the market, admit three miners, register two nodes, seed the pool."""
         chain = self.chain
         m = self.m = deploy_market(self.project, chain, self.owner, self.vault, chain.pending_timestamp - 1)
         self.tokens = [m.admit(w, k) for w, k in zip(self.miners, DEVICE_KEYS)]
@@ -117,13 +141,13 @@ class MarketMachine(RuleBasedStateMachine):
         r_in, r_out = (rd, re) if deca_in else (re, rd)
         token_in = m.deca if deca_in else m.energy
         if exact_in:
-            expected_in, expected_out = amount, amm.amount_out(amount, r_in, r_out, m.pool.fee_bps())
+            expected_in, expected_out = amount, amm.amount_out(amount, r_in, r_out, self.fee_bps)
             if expected_out == 0:
                 with ape.reverts("pool: insufficient output"):
                     m.pool.swap_exact_in(token_in, amount, 0, who, self.chain.pending_timestamp + 60, sender=who)
                 return 0, 0
         else:
-            expected_in, expected_out = amm.amount_in(amount, r_in, r_out, m.pool.fee_bps()), amount
+            expected_in, expected_out = amm.amount_in(amount, r_in, r_out, self.fee_bps), amount
         if deca_in and m.deca.balanceOf(who) < expected_in:
             m.deca.mint(who, expected_in, sender=self.owner)
         assert token_in.balanceOf(who) >= expected_in
@@ -201,11 +225,11 @@ class MarketMachine(RuleBasedStateMachine):
         else:
             amount = max(1, (re if deca_in else rd) * bps // 10_000)
             if not deca_in:
-                need = amm.amount_in(amount, re, rd, m.pool.fee_bps())
+                need = amm.amount_in(amount, re, rd, self.fee_bps)
                 if not self._energy_for(self.trader, need):
                     return
                 rd, re = self._pool_state()  # the top-up moved the price: buy at most what is asked
-                if amm.amount_in(amount, re, rd, m.pool.fee_bps()) > m.energy.balanceOf(self.trader):
+                if amm.amount_in(amount, re, rd, self.fee_bps) > m.energy.balanceOf(self.trader):
                     return
         self._swap(self.trader, deca_in, exact_in, amount)
 
@@ -306,7 +330,16 @@ class MarketMachine(RuleBasedStateMachine):
 
     # --------------------------------------------------------- invariants
     @invariant()
-    def energy_parity(self):
+    def market_sound(self):
+        # Only a mined transaction changes the market: a step that sent none is not re-checked.
+        height = self.chain.blocks.height
+        if height == self.checked_at:
+            return
+        self._energy_parity()
+        self._pool_solvent()
+        self.checked_at = height
+
+    def _energy_parity(self):
         s = self.m.storage
         tokenized = unpaid = 0
         for node in self.nodes:
@@ -319,8 +352,7 @@ class MarketMachine(RuleBasedStateMachine):
         assert tokenized == self.m.energy.totalSupply()
         assert unpaid == sum(s.credit_of(t) for t in self.tokens)
 
-    @invariant()
-    def pool_solvent(self):
+    def _pool_solvent(self):
         m = self.m
         rd, re = self._pool_state()
         assert rd <= m.deca.balanceOf(m.pool) and re <= m.energy.balanceOf(m.pool)
@@ -333,6 +365,7 @@ class MarketMachine(RuleBasedStateMachine):
 
 def test_market__random_sequences__keep_parity_and_the_pool_sound(project, chain, accounts):
     MarketMachine.project, MarketMachine.chain, MarketMachine.accounts = project, chain, accounts
+    MarketMachine.template = MarketMachine.snapshot = None
     run_state_machine_as_test(MarketMachine, settings=settings(
         max_examples=10, stateful_step_count=15, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
