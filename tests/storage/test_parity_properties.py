@@ -16,13 +16,14 @@ market per example. After every step, outside any ``chain.isolate()`` block:
 import copy
 
 import ape
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from conftest import DEVICE_KEYS, METER_KEYS
 from offchain import amm
-from storage_kit import HOUR, deploy_market
+from storage_kit import DAO_SHARE_BPS, HOUR, deploy_market
 
 DEAD = amm.DEAD
 DAY = 86_400
@@ -184,7 +185,9 @@ class MarketMachine(RuleBasedStateMachine):
             args = self.m.delivery_args(self.tokens[who], node, received + loss, received)
             with ape.reverts("storage: node full"):
                 self.m.storage.record_delivery(*args, sender=self.relayer)
+            event("delivery: node full")
             return
+        event("delivery: recorded")
         self._deliver(who, node_index, received + loss, received)
 
     @rule(who=st.integers(0, 2), data=st.data())
@@ -200,6 +203,7 @@ class MarketMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def approve(self, data):
         self._approve(data.draw(st.sampled_from(sorted(self.payments)), label="request"))
+        event("payment: approved")
 
     @precondition(lambda self: self.payments)
     @rule(data=st.data())
@@ -210,6 +214,7 @@ class MarketMachine(RuleBasedStateMachine):
         assert len(tx.decode_logs(self.m.desk.PaymentRejected)) == 1
         for k in keys:
             self.deliveries[k][4] = 1
+        event("payment: rejected")
 
     @rule(deca_in=st.booleans(), exact_in=st.booleans(), bps=st.integers(1, 3_000))
     def swap(self, deca_in, exact_in, bps):
@@ -232,6 +237,7 @@ class MarketMachine(RuleBasedStateMachine):
                 if amm.amount_in(amount, re, rd, self.fee_bps) > m.energy.balanceOf(self.trader):
                     return
         self._swap(self.trader, deca_in, exact_in, amount)
+        event(f"swap: {'DECA' if deca_in else 'ENERGY'} in, exact {'in' if exact_in else 'out'}")
 
     @rule(who=st.integers(0, 2), deca_bps=st.integers(1, 10_000), energy_bps=st.integers(1, 10_000))
     def add_liquidity(self, who, deca_bps, energy_bps):
@@ -253,6 +259,7 @@ class MarketMachine(RuleBasedStateMachine):
         assert (ev.deca, ev.energy, ev.shares) == (d, e, n)
         assert m.pool.balanceOf(w) - shares == n
         assert self._pool_state() == (rd + d, re + e)
+        event("liquidity: added")
 
     @rule(who=st.integers(0, 2), bps=st.integers(1, 10_000))
     def remove_liquidity(self, who, bps):
@@ -271,6 +278,7 @@ class MarketMachine(RuleBasedStateMachine):
         [ev] = tx.decode_logs(m.pool.Burn)
         assert (ev.deca, ev.energy, ev.shares) == (d, e, shares)
         assert self._pool_state() == (rd - d, re - e)
+        event("liquidity: removed")
 
     @rule(node_index=st.integers(0, 1), bps=st.integers(1, 10_000), window=st.integers(HOUR, 2 * DAY))
     def request_energy(self, node_index, bps, window):
@@ -286,6 +294,7 @@ class MarketMachine(RuleBasedStateMachine):
         assert (ev.node, ev.amount_mwh, ev.deadline) == (node, amount, deadline)
         assert m.energy.balanceOf(self.buyer) == balance - amount
         self.energy_requests[ev.request_id] = (node, amount, deadline)
+        event("energy: requested")
 
     @precondition(lambda self: self.energy_requests)
     @rule(data=st.data(), bps=st.integers(0, 10_000))
@@ -301,6 +310,7 @@ class MarketMachine(RuleBasedStateMachine):
         if delivered > m.storage.nodes(node).tokenized_mwh:  # other fills took the node's energy
             with ape.reverts("storage: node holds less tokenized energy"):
                 m.storage.fill(*args, sender=self.relayer)
+            event("energy: fill refused, node holds less tokenized energy")
             return
         supply, balance = m.energy.totalSupply(), m.energy.balanceOf(self.buyer)
         tx = m.storage.fill(*args, sender=self.relayer)
@@ -310,6 +320,7 @@ class MarketMachine(RuleBasedStateMachine):
         assert m.energy.balanceOf(self.buyer) == balance + amount - delivered
         del self.energy_requests[request_id]
         self.out[node] += delivered
+        event("energy: filled")
 
     @precondition(lambda self: self.energy_requests)
     @rule(data=st.data())
@@ -323,6 +334,7 @@ class MarketMachine(RuleBasedStateMachine):
         tx = m.storage.cancel_request(request_id, sender=self.buyer)
         assert [ev.refunded_mwh for ev in tx.decode_logs(m.storage.EnergyRequestCancelled)] == [amount]
         assert m.energy.balanceOf(self.buyer) == balance + amount
+        event("energy: cancelled")
 
     @rule(seconds=st.integers(1, DAY))
     def move_time(self, seconds):
@@ -371,3 +383,59 @@ def test_market__random_sequences__keep_parity_and_the_pool_sound(project, chain
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                HealthCheck.filter_too_much],
     ))
+
+
+# ------------------------------------------------------------ one approval
+
+@pytest.fixture(scope="module")
+def markets(project, chain, accounts):
+    """A market whose pool is empty and one whose pool holds a first payment (observed, an hour old)."""
+    owner, vault, miner = accounts[0], accounts[8], accounts[4]
+    built = {}
+    for seeded in (False, True):
+        m = deploy_market(project, chain, owner, vault, chain.pending_timestamp - 1)
+        token = m.admit(miner, DEVICE_KEYS[0])
+        node = m.register_node(METER_KEYS[0])
+        if seeded:
+            m.pay(token, [m.deliver(token, node, 10_000_000, 9_600_000, sender=miner)], sender=miner)
+            m.desk.observe(sender=owner)
+            m.deca.approve(m.pool, MAX, sender=accounts[12])
+        built[seeded] = (m, token, node)
+    return built
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seeded=st.booleans(), received=st.integers(1, 20_000_000), loss=st.integers(0, 1_000_000),
+       swap_bps=st.integers(0, 3_000), wait=st.integers(0, 3 * HOUR))
+def test_approve__any_amounts__mints_the_received_energy_and_only_the_deca_it_adds(
+    markets, chain, accounts, seeded, received, loss, swap_bps, wait
+):
+    m, token, node = markets[seeded]
+    miner, trader = accounts[4], accounts[12]
+    next_delivery = dict(m.next_delivery)
+    snapshot = chain.snapshot()
+    try:
+        if seeded and swap_bps:  # someone moves the spot price first
+            amount = m.pool.reserves()[0] * swap_bps // 10_000
+            m.deca.mint(trader, amount, sender=m.owner)
+            m.pool.swap_exact_in(m.deca, amount, 0, trader, chain.pending_timestamp + 60, sender=trader)
+        chain.pending_timestamp += wait
+        request_id = m.request_payment(token, [m.deliver(token, node, received + loss, received, sender=miner)],
+                                       sender=miner)
+        energy, deca, vault_deca = m.energy.totalSupply(), m.deca.totalSupply(), m.deca.balanceOf(m.desk.vault())
+        rd, re, _ = m.pool.reserves()
+        tx = m.desk.approve(request_id, sender=m.owner)
+        [e] = tx.decode_logs(m.desk.PaymentApproved)
+        after = (m.energy.totalSupply() - energy, m.deca.totalSupply() - deca,
+                 m.deca.balanceOf(m.desk.vault()) - vault_deca, m.pool.reserves()[:2])
+        tokenized, supply, per_node = m.parity()
+    finally:
+        chain.restore(snapshot)
+        m.next_delivery = next_delivery
+    energy_minted, deca_minted, vault_got, (rd2, re2) = after
+    assert energy_minted == e.energy_mwh == received
+    assert deca_minted == e.deca_added + e.dao_deca  # what the pool did not take was burned
+    assert vault_got == e.dao_deca == e.deca_added * DAO_SHARE_BPS // 10_000
+    assert e.deca_added <= received * e.price // PRICE_SCALE
+    assert (rd2 - rd, re2 - re + e.energy_to_miner) == (e.deca_added, received)
+    assert tokenized == supply and per_node
