@@ -59,7 +59,8 @@ def deliver_surplus(chain, system, miners, admitted, start, fleet_seed):
 
 def review_line(desk, request_id):
     r = desk.review(request_id)
-    return (f"  request {request_id} (token {r.token_id}): {r.deliveries} deliver{'y' if r.deliveries == 1 else 'ies'}, sent {r.sent_mwh / 1000:.1f} Wh, "
+    deliveries = f"{r.deliveries} deliver{'y' if r.deliveries == 1 else 'ies'}"
+    return (f"  request {request_id} (token {r.token_id}): {deliveries}, sent {r.sent_mwh / 1000:.1f} Wh, "
             f"received {r.received_mwh / 1000:.1f} Wh, loss {r.loss_bps / 100:.1f} %; online {r.online_hours} h, "
             f"hardware {'active' if r.hardware_status == 1 else r.hardware_status}; would mint "
             f"{r.energy_to_mint / 1e6:.4f} ENERGY + {r.deca_to_mint / 1e18:.4f} DECA "
@@ -82,7 +83,8 @@ def pay_for_energy(chain, system, members, miners, deliveries):
     for token, (request_id, _) in requests.items():
         lossy = [k for k, loss in deliveries[token] if loss > LOSS_LIMIT_BPS]
         if lossy:
-            reason = f"delivery {lossy[0] & (2**64 - 1)} lost more than {LOSS_LIMIT_BPS / 100:.0f} %: leave it out until the line is checked"
+            reason = (f"delivery {lossy[0] & (2**64 - 1)} lost more than {LOSS_LIMIT_BPS / 100:.0f} %: "
+                      "leave it out until the line is checked")
             calls.append(call(desk.reject, request_id, reason))
             rejected = (token, lossy)
         else:
@@ -122,7 +124,8 @@ def trade_and_take_out(chain, system, members, miners, buyer):
     deca.approve(pool, grant, sender=buyer)
     pool.swap_exact_in(deca, grant, quoted * 995 // 1000, buyer, deadline, sender=buyer)
     bought = energy.balanceOf(buyer)
-    click.echo(f"  the buyer swaps {grant / 1e18:.4f} DECA for {bought / 1e6:.4f} ENERGY ({bought / 1000:.1f} Wh; quote was "
+    click.echo(f"  the buyer swaps {grant / 1e18:.4f} DECA for {bought / 1e6:.4f} ENERGY ({bought / 1000:.1f} Wh; "
+               f"quote was "
                f"{quoted / 1000:.1f} Wh)")
     show_pool(pool, "  after the buyer's swap")
     energy.approve(storage, bought, sender=buyer)
@@ -166,7 +169,8 @@ def show_parity(system):
     parity = market.get_parity(system["storage"], system["energy"])
     click.echo("== parity of the storage nodes and ENERGY")
     for n in parity.nodes:
-        click.echo(f"  node {n.node}: stored {n.stored_mwh / 1000:9.1f} Wh = tokenized {n.tokenized_mwh / 1000:9.1f} Wh "
+        click.echo(f"  node {n.node}: stored {n.stored_mwh / 1000:9.1f} Wh = "
+                   f"tokenized {n.tokenized_mwh / 1000:9.1f} Wh "
                    f"+ unpaid credit {n.unpaid_mwh / 1000:7.1f} Wh (capacity {n.capacity_mwh / 1000:.0f} Wh)")
     click.echo(f"  Σ tokenized {parity.tokenized_mwh} mWh, ENERGY supply {parity.supply_mwh} base units: "
                f"{'parity holds' if parity.holds else 'PARITY BROKEN'}")

@@ -4,7 +4,9 @@ import datetime
 import json
 from pathlib import Path
 
+import click
 from ape import chain, networks, project
+from ape.exceptions import ContractLogicError
 
 from offchain.governance import DEFAULT_DAO_PARAMS
 
@@ -125,6 +127,18 @@ def record_block():
 def events(event, **topics):
     """Logs of `event` since the recorded deployment, filtered by indexed arguments."""
     return list(event.range(record_block(), chain.blocks.head.number + 1, search_topics=topics or None))
+
+
+def transact(method, *args, sender):
+    """Send a transaction, or stop with the contract's one-line reason if it would revert.
+
+    The call is tried first (eth_call), so a refusal costs nothing.
+    """
+    try:
+        method.call(*args, sender=sender)
+    except ContractLogicError as err:
+        raise click.ClickException(f"refused: {err.message}") from None
+    return method(*args, sender=sender)
 
 
 def load_system():

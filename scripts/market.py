@@ -12,7 +12,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain import market
 
-from ._system import load_system, when
+from ._system import load_system, transact, when
 
 
 @click.group()
@@ -81,12 +81,14 @@ def buy(account, node, amount_mwh, hours):
     if not n.active:
         raise click.ClickException(f"node {node} is suspended")
     if amount_mwh > n.tokenized_mwh:
-        raise click.ClickException(f"node {node} holds {n.tokenized_mwh} mWh of tokenized energy, less than {amount_mwh}")
+        raise click.ClickException(f"node {node} holds {n.tokenized_mwh} mWh of tokenized energy, "
+                                   f"less than {amount_mwh}")
     if energy.balanceOf(account) < amount_mwh:
         raise click.ClickException(f"{account.address} holds {energy.balanceOf(account)} mWh of ENERGY")
     if energy.allowance(account, storage) < amount_mwh:
-        energy.approve(storage, amount_mwh, sender=account)
-    tx = storage.request_energy(node, amount_mwh, chain.blocks.head.timestamp + hours * 3_600, sender=account)
+        transact(energy.approve, storage, amount_mwh, sender=account)
+    deadline = chain.blocks.head.timestamp + hours * 3_600
+    tx = transact(storage.request_energy, node, amount_mwh, deadline, sender=account)
     e = tx.decode_logs(storage.EnergyRequested)[0]
     click.echo(f"energy request {e.request_id} at node {node}: {amount_mwh} mWh escrowed until {when(e.deadline)}")
 
@@ -104,5 +106,5 @@ def cancel(account, request_id):
         raise click.ClickException(f"energy request {request_id} belongs to {r.buyer}")
     if chain.blocks.head.timestamp <= r.deadline and storage.nodes(r.node).active:
         raise click.ClickException(f"node {r.node} may still fill request {request_id} until {when(r.deadline)}")
-    storage.cancel_request(request_id, sender=account)
+    transact(storage.cancel_request, request_id, sender=account)
     click.echo(f"energy request {request_id} cancelled: {r.amount_mwh} mWh of ENERGY refunded")

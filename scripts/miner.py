@@ -17,7 +17,7 @@ from eth_utils import keccak, to_checksum_address
 from offchain import market, meter
 from offchain.batch import unpack_reading
 
-from ._system import events, load_system, record_block, when
+from ._system import events, load_system, record_block, transact, when
 
 APPLICATION_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
 HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
@@ -151,8 +151,8 @@ def sell(account, sent_path, received_path):
         raise click.ClickException("the two statements are not for the same node, delivery id and period")
     if received.energy_mwh > sent.energy_mwh:
         raise click.ClickException(f"received {received.energy_mwh} mWh exceeds sent {sent.energy_mwh} mWh")
-    tx = storage.record_delivery(sent.node, sent.id, sent.period_start, sent.period_end, sent.energy_mwh,
-                                 sent.signature, received.energy_mwh, received.signature, sender=account)
+    tx = transact(storage.record_delivery, sent.node, sent.id, sent.period_start, sent.period_end,
+                  sent.energy_mwh, sent.signature, received.energy_mwh, received.signature, sender=account)
     d = tx.decode_logs(storage.Delivered)[0]
     click.echo(f"delivery {d.delivery_id} into node {d.node} credited to token {d.token_id}: sent {d.sent_mwh} mWh, "
                f"received {d.received_mwh} mWh, loss {d.loss_mwh} mWh")
@@ -175,7 +175,7 @@ def request_payment(account, days, excluded):
     if not keys:
         raise click.ClickException(f"token {token} has no credited deliveries in the last {days} days")
     keys = keys[:32]
-    tx = desk.request_payment(token, start, end, keys, sender=account)
+    tx = transact(desk.request_payment, token, start, end, keys, sender=account)
     e = tx.decode_logs(desk.PaymentRequested)[0]
     click.echo(f"payment request {e.request_id}: {e.deliveries} deliveries, received {e.received_mwh} mWh "
                f"(sent {e.sent_mwh}); the DAO votes on `desk.approve({e.request_id})`")
@@ -196,8 +196,8 @@ def withdraw(account, shares, slippage_bps):
         raise click.ClickException(f"{account.address} holds {held} LP shares; cannot redeem {amount}")
     deca, energy = pool.quote_remove(amount)
     keep = 10_000 - slippage_bps
-    pool.remove_liquidity(amount, deca * keep // 10_000, energy * keep // 10_000, account,
-                          chain.blocks.head.timestamp + 600, sender=account)
+    transact(pool.remove_liquidity, amount, deca * keep // 10_000, energy * keep // 10_000, account,
+             chain.blocks.head.timestamp + 600, sender=account)
     click.echo(f"redeemed {amount} LP shares for {deca / 1e18:.6f} DECA and {energy} mWh of ENERGY")
 
 
@@ -217,9 +217,9 @@ def swap(account, side, amount, slippage_bps):
     if quoted == 0:
         raise click.ClickException("the pool has no liquidity for this swap")
     if token_in.allowance(account, pool) < amount:
-        token_in.approve(pool, amount, sender=account)
-    pool.swap_exact_in(token_in, amount, quoted * (10_000 - slippage_bps) // 10_000, account,
-                       chain.blocks.head.timestamp + 600, sender=account)
+        transact(token_in.approve, pool, amount, sender=account)
+    transact(pool.swap_exact_in, token_in, amount, quoted * (10_000 - slippage_bps) // 10_000, account,
+             chain.blocks.head.timestamp + 600, sender=account)
     other = "energy" if side == "deca" else "deca"
     click.echo(f"sold {amount} {side} base units for {quoted} {other} base units; "
                f"price now {market.deca_per_kwh(pool.spot_price()):.6f} DECA/kWh")

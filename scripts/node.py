@@ -12,7 +12,7 @@ from eth_utils import is_address, to_checksum_address
 
 from offchain import market, meter
 
-from ._system import load_system, when
+from ._system import load_system, transact, when
 
 REQUEST_STATUS = {1: "open", 2: "filled", 3: "cancelled"}
 
@@ -99,7 +99,8 @@ def fill(account, request_id, path):
                                    f"at node {r.node}")
     if s.energy_mwh > r.amount_mwh:
         raise click.ClickException(f"{path} states {s.energy_mwh} mWh, more than the {r.amount_mwh} requested")
-    tx = storage.fill(request_id, s.energy_mwh, s.period_start, s.period_end, s.signature, sender=account)
+    tx = transact(storage.fill, request_id, s.energy_mwh, s.period_start, s.period_end, s.signature,
+                  sender=account)
     e = tx.decode_logs(storage.EnergyFilled)[0]
     click.echo(f"request {request_id} filled: {e.delivered_mwh} mWh delivered (ENERGY burned), "
                f"{e.refunded_mwh} mWh refunded to {r.buyer}")
