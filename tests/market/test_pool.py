@@ -160,13 +160,35 @@ def test_add_liquidity__reserve_above_112_bits__reverts(market, pool, alice):
         pool.add_liquidity(2**112, 10**6, 0, 0, alice, FAR, sender=alice)
 
 
-@SLOW
-@given(d=st.integers(1, 10**27), e=st.integers(1, 10**13))
-def test_quote_add__any_amounts__equals_twin_and_add(kit, alice, bob, d, e):
-    m = kit.deploy()
-    m.fund(alice, 10**24, 10**10)
+@pytest.fixture
+def fresh(market, chain, alice, bob):
+    """`market` with alice and bob funded, restored to that state before each hypothesis
+    example; `fresh(setup)` runs `setup(market)` once first (one deployment in all)."""
+    market.fund(alice, 10**30, 10**16)
+    market.fund(bob, 2**112, 2**112)
+    snap = []
+
+    def restore(setup=None):
+        if not snap:
+            if setup:
+                setup(market)
+        else:
+            chain.restore(snap.pop())
+        snap.append(chain.snapshot())
+        return market
+
+    return restore
+
+
+def seed_and_swap(m, alice):
     m.pool.add_liquidity(SEED_DECA, SEED_ENERGY, 0, 0, alice, FAR, sender=alice)
     m.pool.swap_exact_in(m.deca, 10**20, 0, alice, FAR, sender=alice)  # a vault share is due
+
+
+@SLOW
+@given(d=st.integers(1, 10**27), e=st.integers(1, 10**13))
+def test_quote_add__any_amounts__equals_twin_and_add(fresh, alice, bob, d, e):
+    m = fresh(lambda m: seed_and_swap(m, alice))
     rd, re, supply, k_last = m.state()
     due = amm.vault_shares(rd, re, supply, k_last, 1_667)
     assert m.pool.pending_vault_shares() == due > 0
@@ -174,9 +196,9 @@ def test_quote_add__any_amounts__equals_twin_and_add(kit, alice, bob, d, e):
     assert m.pool.quote_add(d, e) == want
     if want[2] == 0:
         return
-    m.fund(bob, want[0], want[1])
+    before = m.pool.balanceOf(bob)
     m.pool.add_liquidity(d, e, want[0], want[1], bob, FAR, sender=bob)
-    assert m.pool.balanceOf(bob) == want[2]
+    assert m.pool.balanceOf(bob) - before == want[2]
     assert m.pool.reserves()[:2] == (rd + want[0], re + want[1])
 
 
@@ -356,10 +378,11 @@ def test_swap__to_zero_address__reverts(seeded, market, bob, exact_out):
 @SLOW
 @given(deca_in=st.booleans(), exact_out=st.booleans(), fee=st.integers(0, 100),
        x=st.integers(1, 10**30), seed_d=st.integers(10**12, 10**26), seed_e=st.integers(10**6, 10**12))
-def test_swap__any_amount__equals_twin_and_k_never_decreases(kit, alice, bob, deca_in, exact_out, fee, x, seed_d,
-                                                              seed_e):
-    m = kit.deploy(fee_bps=fee)
-    m.fund(alice, seed_d, seed_e)
+def test_swap__any_amount__equals_twin_and_k_never_decreases(fresh, owner, alice, bob, deca_in, exact_out, fee, x,
+                                                              seed_d, seed_e):
+    m = fresh()
+    if fee != 30:
+        m.pool.set_fee_bps(fee, sender=owner)
     m.pool.add_liquidity(seed_d, seed_e, 0, 0, alice, FAR, sender=alice)
     r_in, r_out = (seed_d, seed_e) if deca_in else (seed_e, seed_d)
     token_in = m.token(deca_in)
@@ -373,7 +396,6 @@ def test_swap__any_amount__equals_twin_and_k_never_decreases(kit, alice, bob, de
         assert m.pool.get_amount_out(token_in, x) == a_out
     if a_out == 0 or r_in + a_in > amm.MAX_RESERVE:
         return
-    m.fund(bob, a_in if deca_in else 0, 0 if deca_in else a_in)
     if exact_out:
         m.pool.swap_exact_out(token_in, a_out, a_in, bob, FAR, sender=bob)
     else:
