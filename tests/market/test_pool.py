@@ -596,3 +596,27 @@ def test_transfer_ownership__to_the_dao__only_the_dao_sets(pool, owner, accounts
     pool.set_fee_bps(5, sender=dao)
     with ape.reverts("pool: only the DAO"):
         pool.set_fee_bps(6, sender=owner)
+
+
+# ------------------------------------------------------------ reentrancy
+
+@pytest.mark.parametrize("call", ["add", "swap"])
+def test_token_callback__into_the_pool__is_refused(project, owner, vault, alice, call):
+    """A token that calls `sync()` from inside its transfer: the pool's lock refuses it
+    (Vyper's lock reverts without a reason, so the token records the failure)."""
+    bad = owner.deploy(project.ReentrantToken)
+    energy = owner.deploy(project.EnergyToken)
+    pool = owner.deploy(project.LiquidityPool, bad, energy, vault, 30, 1_667)
+    bad.mint(alice, 10**24, sender=alice)
+    energy.mint(alice, 10**12, sender=owner)
+    energy.approve(pool, MAX, sender=alice)
+    if call == "swap":
+        pool.add_liquidity(SEED_DECA, SEED_ENERGY, 0, 0, alice, FAR, sender=alice)
+    bad.arm(pool, sender=alice)
+    bad.poke(sender=alice)
+    assert (bad.tried(), bad.succeeded()) == (1, 1)  # outside a pool call, sync() is open
+    if call == "add":
+        pool.add_liquidity(SEED_DECA, SEED_ENERGY, 0, 0, alice, FAR, sender=alice)
+    else:
+        pool.swap_exact_in(bad, 10**18, 0, alice, FAR, sender=alice)
+    assert (bad.tried(), bad.succeeded()) == (2, 1)
