@@ -11,8 +11,8 @@
         the DAO's vault on the next add or remove, as Uniswap V2's fee
         switch does (via `k_last`). The first deposit locks
         MINIMUM_LIQUIDITY shares forever at 0x…dEaD. Every call takes a
-        deadline and a minimum out (or maximum in). The cumulative prices
-        (`cumulative_prices`) give a time-weighted average price between
+        deadline and a minimum out (or maximum in). The cumulative price
+        (`cumulative_prices`) gives a time-weighted average price between
         any two observations. Order everywhere: DECA first, ENERGY second.
         Units: DECA in wei (18 decimals), ENERGY in base units (1 = 1 mWh).
 @custom:security (1) The pool tracks its reserves apart from its balances and
@@ -133,12 +133,12 @@ vault_share_bps: public(uint256)  # vault's share of the fee growth (of √k)
 vault: public(address)  # the DAO's treasury
 k_last: public(uint256)  # reserve_deca · reserve_energy after the last add/remove (0 when the share is off)
 
-# Σ price · Δt, price of the reserves before each change in a block.
-# price_deca: DECA wei per ENERGY base unit × 1e18 (≤ 2**112 · 1e18 < 2**172);
-# price_energy: ENERGY base units per DECA wei × 1e18. Each grows by less
-# than 2**172 per second, so neither overflows a uint256 for 2**84 s.
+# Σ price · Δt, price of the reserves before each change in a block:
+# DECA wei per ENERGY base unit × 1e18 (≤ 2**112 · 1e18 < 2**172). It grows
+# by less than 2**172 per second, so it cannot overflow a uint256 for 2**84 s.
+# One accumulator only (no inverse price): the payment desk prices ENERGY in
+# DECA, and a second word written per block would cost a swap about 5k gas.
 price_deca_cumulative: public(uint256)  # DECA wei per ENERGY unit × 1e18 × s
-price_energy_cumulative: public(uint256)  # ENERGY units per DECA wei × 1e18 × s
 
 
 # ============================ CONSTRUCTOR ===========================
@@ -492,25 +492,22 @@ def spot_price() -> uint256:
 
 @external
 @view
-def cumulative_prices() -> (uint256, uint256, uint256):
+def cumulative_prices() -> (uint256, uint256):
     """
-    @notice The cumulative prices as of now (the stored ones extrapolated
+    @notice The cumulative price as of now (the stored one extrapolated
             with the current reserves): a TWAP over [t0, t1] is
             (cum(t1) − cum(t0)) / (t1 − t0).
-    @return DECA wei per ENERGY unit × 1e18 × s, ENERGY units per DECA wei
-            × 1e18 × s, timestamp [s].
+    @return DECA wei per ENERGY unit × 1e18 × s, timestamp [s].
     """
     word: uint256 = self._reserves
     cd: uint256 = self.price_deca_cumulative
-    ce: uint256 = self.price_energy_cumulative
     dt: uint256 = block.timestamp - (word >> RES_TIME)
     rd: uint256 = word & MASK_112
     re: uint256 = (word >> RES_ENERGY) & MASK_112
     if dt > 0 and rd > 0 and re > 0:
-        # Bounded as the stored sums (see STORAGE).
+        # Bounded as the stored sum (see STORAGE).
         cd = unsafe_add(cd, unsafe_mul(self._price(rd, re), dt))
-        ce = unsafe_add(ce, unsafe_mul(self._price(re, rd), dt))
-    return cd, ce, block.timestamp
+    return cd, block.timestamp
 
 
 # ============================= INTERNAL =============================
@@ -648,8 +645,9 @@ def _update(rd: uint256, re: uint256, word: uint256):
             # block.timestamp > last. The sums stay below 2**172 per second
             # elapsed (see STORAGE): they cannot overflow.
             dt: uint256 = unsafe_sub(block.timestamp, last)
-            self.price_deca_cumulative = unsafe_add(self.price_deca_cumulative, unsafe_mul(self._price(old_d, old_e), dt))
-            self.price_energy_cumulative = unsafe_add(self.price_energy_cumulative, unsafe_mul(self._price(old_e, old_d), dt))
+            self.price_deca_cumulative = unsafe_add(
+                self.price_deca_cumulative, unsafe_mul(self._price(old_d, old_e), dt)
+            )
     self._reserves = rd | (re << RES_ENERGY) | (block.timestamp << RES_TIME)
 
 

@@ -53,7 +53,7 @@ interface IPool:
         deca_desired: uint256, energy_desired: uint256, deca_min: uint256, energy_min: uint256,
         to: address, deadline: uint256
     ) -> (uint256, uint256, uint256): nonpayable
-    def cumulative_prices() -> (uint256, uint256, uint256): view
+    def cumulative_prices() -> (uint256, uint256): view
     def totalSupply() -> uint256: view
 
 struct MinerRecord:
@@ -468,9 +468,8 @@ def _twap_now() -> (uint256, uint256, uint256):
          the pool's accumulator, its timestamp).
     """
     cumulative: uint256 = 0
-    inverse: uint256 = 0
     ts: uint256 = 0
-    cumulative, inverse, ts = staticcall IPool(POOL).cumulative_prices()
+    cumulative, ts = staticcall IPool(POOL).cumulative_prices()
     twap: uint256 = 0
     if self.observed_at != 0 and ts >= self.observed_at + TWAP_WINDOW:
         twap = (cumulative - self.observed_cumulative) // (ts - self.observed_at)

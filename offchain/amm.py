@@ -190,8 +190,7 @@ def twap(cumulative_0, timestamp_0, cumulative_1, timestamp_1):
     Returns
     -------
     int [price × 1e18]
-        ``(cum_1 − cum_0) // (t_1 − t_0)``: for the first accumulator DECA wei per
-        ENERGY base unit, for the second ENERGY base units per DECA wei.
+        ``(cum_1 − cum_0) // (t_1 − t_0)``: DECA wei per ENERGY base unit.
     """
     return (cumulative_1 - cumulative_0) // (timestamp_1 - timestamp_0)
 
@@ -200,7 +199,7 @@ class Pool:
     """The pool's state, changed exactly as the contract changes it.
 
     Reserves, balances (donations included), LP shares per holder, ``k_last``, fee,
-    vault share and the cumulative prices. Operations take the block ``timestamp``
+    vault share and the cumulative price. Operations take the block ``timestamp``
     [s] and raise ``PoolError`` with the contract's reason where it would revert.
     Token transfers to and from holders are not modelled; ``balance_*`` are the pool's.
     """
@@ -211,7 +210,7 @@ class Pool:
         self.shares = {}
         self.k_last = 0
         self.fee_bps, self.vault_share_bps, self.vault = fee_bps, vault_share_bps, vault
-        self.cum_deca = self.cum_energy = 0
+        self.cum_deca = 0
         self.timestamp = 0
 
     @property
@@ -239,16 +238,14 @@ class Pool:
         if timestamp != self.timestamp and self.reserve_deca and self.reserve_energy:
             dt = timestamp - self.timestamp
             self.cum_deca += price(self.reserve_deca, self.reserve_energy) * dt
-            self.cum_energy += price(self.reserve_energy, self.reserve_deca) * dt
         self.reserve_deca, self.reserve_energy, self.timestamp = rd, re, timestamp
 
     def cumulative_prices(self, timestamp):
-        """(cum DECA, cum ENERGY, timestamp) extrapolated to ``timestamp``, as the view."""
-        cd, ce, dt = self.cum_deca, self.cum_energy, timestamp - self.timestamp
+        """(cumulative DECA price, timestamp) extrapolated to ``timestamp``, as the view."""
+        cd, dt = self.cum_deca, timestamp - self.timestamp
         if dt and self.reserve_deca and self.reserve_energy:
             cd += price(self.reserve_deca, self.reserve_energy) * dt
-            ce += price(self.reserve_energy, self.reserve_deca) * dt
-        return cd, ce, timestamp
+        return cd, timestamp
 
     def quote_add(self, deca_desired, energy_desired):
         supply = self.supply + self.pending_vault_shares()

@@ -476,27 +476,24 @@ def test_set_vault__with_share_due__mints_it_to_the_old_vault(seeded, market, ow
 # ------------------------------------------------------------ TWAP, spot price
 
 def test_cumulative_prices__over_a_window__twap_equals_twin_price(seeded, market, chain, bob):
-    p_deca, p_energy = amm.price(SEED_DECA, SEED_ENERGY), amm.price(SEED_ENERGY, SEED_DECA)
-    cd0, ce0, t0 = seeded.cumulative_prices()
+    p_deca = amm.price(SEED_DECA, SEED_ENERGY)
+    cd0, t0 = seeded.cumulative_prices()
     chain.pending_timestamp += 600
     chain.mine()
-    cd1, ce1, t1 = seeded.cumulative_prices()  # extrapolated, no transaction
+    cd1, t1 = seeded.cumulative_prices()  # extrapolated, no transaction
     assert t1 - t0 >= 600
     assert amm.twap(cd0, t0, cd1, t1) == p_deca
-    assert amm.twap(ce0, t0, ce1, t1) == p_energy
     # a swap folds the window into the stored sums at the old price
     market.fund(bob, 10**20, 0)
     t_seed = seeded.reserves()[2]
     tx = seeded.swap_exact_in(market.deca, 10**20, 0, bob, FAR, sender=bob)
     ts = chain.provider.get_block(tx.block_number).timestamp
     assert seeded.price_deca_cumulative() == p_deca * (ts - t_seed)
-    assert seeded.price_energy_cumulative() == p_energy * (ts - t_seed)
     rd, re, _ = seeded.reserves()
     chain.pending_timestamp += 3_600
     chain.mine()
-    cd2, ce2, t2 = seeded.cumulative_prices()
+    cd2, t2 = seeded.cumulative_prices()
     assert amm.twap(seeded.price_deca_cumulative(), ts, cd2, t2) == amm.price(rd, re)
-    assert amm.twap(seeded.price_energy_cumulative(), ts, ce2, t2) == amm.price(re, rd)
 
 
 def test_cumulative_prices__two_changes_in_one_window__time_weighted(kit, alice, chain):
@@ -513,7 +510,7 @@ def test_cumulative_prices__two_changes_in_one_window__time_weighted(kit, alice,
     chain.mine()
     assert m.pool.cumulative_prices() == model.cumulative_prices(t0 + 400)
     # average over [t0, t0 + 400]: 100 s at the seed price, 300 s at the new one
-    cd, _, _ = model.cumulative_prices(t0 + 400)
+    cd, _ = model.cumulative_prices(t0 + 400)
     want = (100 * amm.price(SEED_DECA, SEED_ENERGY) + 300 * amm.price(*model_reserves(model))) // 400
     assert amm.twap(0, t0, cd, t0 + 400) == want
 
