@@ -33,6 +33,25 @@ def attacker(accounts):
     return accounts[9]
 
 
+@pytest.fixture(scope="session")
+def owner(deployer):
+    """Stands in for the TechnicalDAO as owner of every contract (the DAO's own path is
+    tested in tests/contracts)."""
+    return deployer
+
+
+@pytest.fixture(scope="session")
+def vault(accounts):
+    """Stands in for the DAO's treasury."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def stranger(accounts):
+    """Anyone: relays, reveals, sweeps, claims or fills for others."""
+    return accounts[10]
+
+
 @pytest.fixture
 def sbt(project, deployer):
     return deployer.deploy(project.MinerSBT)

@@ -9,16 +9,6 @@ import pytest
 from market_kit import FAR, SEED_DECA, SEED_ENERGY, Kit
 
 
-@pytest.fixture
-def owner(deployer):
-    """Stands in for the TechnicalDAO: owner of the tokens and the pool."""
-    return deployer
-
-
-@pytest.fixture
-def vault(accounts):
-    """Stands in for the DAO's treasury."""
-    return accounts[8]
 
 
 @pytest.fixture
@@ -35,10 +25,6 @@ def bob(accounts):
 def carol(accounts):
     return accounts[13]
 
-
-@pytest.fixture
-def stranger(accounts):
-    return accounts[10]
 
 
 @pytest.fixture

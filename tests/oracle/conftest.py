@@ -67,11 +67,6 @@ def facts_of():
 # ================================================================== on the embedded chain
 
 
-@pytest.fixture
-def owner(accounts):
-    """Stands in for the TechnicalDAO: owner of every contract."""
-    return accounts[0]
-
 
 @pytest.fixture
 def relayer(accounts):
@@ -83,11 +78,6 @@ def oracle_account(accounts):
     """Holds the oracle role on EpochKeys and RewardDistributor."""
     return accounts[7]
 
-
-@pytest.fixture
-def vault(accounts):
-    """The DAO's treasury."""
-    return accounts[8]
 
 
 @pytest.fixture

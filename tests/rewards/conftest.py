@@ -18,11 +18,6 @@ from rewards_kit import (
 )
 
 
-@pytest.fixture
-def owner(deployer):
-    """Stands in for the TechnicalDAO: owner of every contract."""
-    return deployer
-
 
 @pytest.fixture
 def oracle(accounts):
@@ -35,16 +30,6 @@ def gateway(accounts):
     return accounts[7]
 
 
-@pytest.fixture
-def vault(accounts):
-    """Stands in for the DAO's treasury."""
-    return accounts[8]
-
-
-@pytest.fixture
-def stranger(accounts):
-    """Anyone: reveals, sweeps, claims for others."""
-    return accounts[10]
 
 
 @pytest.fixture

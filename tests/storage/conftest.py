@@ -11,16 +11,6 @@ DEVICE_KEYS = [0xD1CE_0000 + i for i in range(1, 4)]
 METER_KEYS = [0x3E7E_0000 + i for i in range(1, 3)]
 
 
-@pytest.fixture
-def owner(deployer):
-    """Stands in for the TechnicalDAO: owner of every contract."""
-    return deployer
-
-
-@pytest.fixture
-def vault(accounts):
-    """Stands in for the DAO's treasury."""
-    return accounts[8]
 
 
 @pytest.fixture
@@ -28,11 +18,6 @@ def buyer(accounts):
     """Holds ENERGY and takes energy out of a node."""
     return accounts[11]
 
-
-@pytest.fixture
-def stranger(accounts):
-    """Anyone: relays statements, fills with a meter's signature."""
-    return accounts[10]
 
 
 @pytest.fixture
