@@ -35,14 +35,16 @@ demo: env
 test: env
 	ape test
 
-# The contract tests again, on Anvil (a real JSON-RPC node). Late in a long run ape sometimes
+# The contract tests again, on Anvil (a real JSON-RPC node); of the market, the pool's and the
+# storage nodes' and payment desk's unit tests (their stateful property tests run above). Late in a long run ape sometimes
 # fails to read an Anvil revert ("did not revert" with a decode error) or a receipt; such a
 # test is run again, up to twice. The embedded-chain run above has no reruns.
 # Deselected here only: the distributor's constructor refusal after a staticcall, which ape
 # misreads on Anvil in the full run ("Invalid pointer in tuple") though it passes alone there
 # and always on the embedded chain.
 test-anvil: env
-	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards --network ethereum:local:foundry \
+	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards tests/market/test_pool.py \
+		tests/storage/test_storage_node.py tests/storage/test_payment_desk.py --network ethereum:local:foundry \
 		--reruns 2 --only-rerun "did not revert" --only-rerun TimeExhausted --only-rerun TransactionNotFound \
 		--deselect tests/rewards/test_reward_distributor.py::test_constructor__sbt_not_the_keys__reverts
 

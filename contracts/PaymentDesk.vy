@@ -121,6 +121,10 @@ MAX_DAO_SHARE_BPS: constant(uint256) = 5_000  # 50 %
 MAX_PERIOD: constant(uint256) = 92 * 86_400  # [s] a request covers at most a quarter
 TWAP_WINDOW: constant(uint256) = 3_600  # [s] shortest window of a time-weighted price
 PRICE_SCALE: constant(uint256) = 10**18  # prices: DECA wei per ENERGY unit (mWh) x 1e18
+MIN_PAYMENT_MWH: constant(uint256) = 1_000  # 1 Wh: below it the pool's share of a payment can round to 0
+MASK_64: constant(uint256) = 2**64 - 1
+MASK_128: constant(uint256) = 2**128 - 1
+MASK_160: constant(uint256) = 2**160 - 1
 
 # request status
 PENDING: constant(uint8) = 1
@@ -167,7 +171,17 @@ struct Review:
     price: uint256  # DECA wei per ENERGY unit, x 1e18
     reason: String[MAX_REASON]
 
-requests: public(HashMap[uint256, PaymentRequest])
+# A request in three words (what `requests` returns, packed; each field is
+# range-checked when filed), plus the payment and the reason once decided:
+# _req_who: miner (bits 0..159) | token id (160..223) | status (224..231)
+# _req_when: period start (0..63) | period end (64..127) | filed (128..191)
+# _req_energy: sent [mWh] (0..127) | received [mWh] (128..255)
+# _req_paid: DECA added [wei] (0..127) | LP shares (128..255)
+_req_who: HashMap[uint256, uint256]
+_req_when: HashMap[uint256, uint256]
+_req_energy: HashMap[uint256, uint256]
+_req_paid: HashMap[uint256, uint256]
+_req_reason: HashMap[uint256, String[MAX_REASON]]
 request_count: public(uint256)
 request_deliveries: HashMap[uint256, DynArray[uint256, MAX_KEYS]]
 
@@ -243,16 +257,19 @@ def request_payment(
     assert self._miner(token_id).status == HW_ACTIVE, "desk: miner not active"
     assert period_start < period_end and period_end - period_start <= MAX_PERIOD, "desk: bad period"
     assert len(deliveries) > 0, "desk: no deliveries"
+    assert token_id <= MASK_64 and period_end <= MASK_64, "desk: out of range"
     sent: uint256 = 0
     received: uint256 = 0
     sent, received = extcall IStorageNode(STORAGE).reserve(deliveries, token_id, period_start, period_end)
+    assert received >= MIN_PAYMENT_MWH, "desk: less than 1 Wh to pay"
+    assert sent <= MASK_128, "desk: out of range"
     request_id: uint256 = self.request_count + 1
     self.request_count = request_id
-    self.requests[request_id] = PaymentRequest(
-        token_id=token_id, miner=msg.sender, period_start=period_start, period_end=period_end,
-        sent_mwh=sent, received_mwh=received, filed=block.timestamp, status=PENDING, reason="",
-        deca_added=0, shares=0,
+    self._req_who[request_id] = (
+        convert(convert(msg.sender, uint160), uint256) | (token_id << 160) | (convert(PENDING, uint256) << 224)
     )
+    self._req_when[request_id] = period_start | (period_end << 64) | (block.timestamp << 128)
+    self._req_energy[request_id] = sent | (received << 128)
     self.request_deliveries[request_id] = deliveries
     log PaymentRequested(
         request_id=request_id, token_id=token_id, miner=msg.sender, period_start=period_start,
@@ -298,9 +315,9 @@ def approve(request_id: uint256) -> uint256:
     if dao_deca > 0:
         extcall IMintable(DECA).mint(self.vault, dao_deca)
 
-    self.requests[request_id].status = APPROVED
-    self.requests[request_id].deca_added = deca_added
-    self.requests[request_id].shares = shares
+    self._set_status(request_id, APPROVED)
+    assert deca_added <= MASK_128, "desk: out of range"
+    self._req_paid[request_id] = deca_added | (shares << 128)
     log PaymentApproved(
         request_id=request_id, token_id=r.token_id, energy_mwh=energy, deca_added=deca_added, shares=shares,
         energy_to_miner=energy_left, dao_deca=dao_deca, price=price,
@@ -320,8 +337,8 @@ def reject(request_id: uint256, reason: String[MAX_REASON]):
     r: PaymentRequest = self._pending(request_id)
     assert len(reason) > 0, "desk: reason required"
     extcall IStorageNode(STORAGE).release(self.request_deliveries[request_id])
-    self.requests[request_id].status = REJECTED
-    self.requests[request_id].reason = reason
+    self._set_status(request_id, REJECTED)
+    self._req_reason[request_id] = reason
     log PaymentRejected(request_id=request_id, token_id=r.token_id, reason=reason)
 
 
@@ -386,7 +403,7 @@ def review(request_id: uint256) -> Review:
     @return Review Measurements [mWh], the miner's record and hardware
             status, and what approval would mint at the current price.
     """
-    r: PaymentRequest = self.requests[request_id]
+    r: PaymentRequest = self._request(request_id)
     assert r.status != 0, "desk: unknown request"
     m: MinerRecord = self._miner(r.token_id)
     last_seen: uint64 = (staticcall IRegistry(REGISTRY).device_state(m.device))[1]
@@ -414,6 +431,20 @@ def review(request_id: uint256) -> Review:
         price=price,
         reason=r.reason,
     )
+
+
+@external
+@view
+def requests(request_id: uint256) -> PaymentRequest:
+    """
+    @notice A payment request (all zero if none).
+    @param request_id The request.
+    @return PaymentRequest Token, miner, period and filing time [s], energy
+            sent and received [mWh], status (1 pending, 2 approved,
+            3 rejected), the reason of a rejection, and once approved the
+            DECA added [wei] and the LP shares minted.
+    """
+    return self._request(request_id)
 
 
 @external
@@ -447,8 +478,36 @@ def _check_dao():
 
 @internal
 @view
+def _request(request_id: uint256) -> PaymentRequest:
+    who: uint256 = self._req_who[request_id]
+    at: uint256 = self._req_when[request_id]
+    energy: uint256 = self._req_energy[request_id]
+    paid: uint256 = self._req_paid[request_id]
+    return PaymentRequest(
+        token_id=(who >> 160) & MASK_64,
+        miner=convert(convert(who & MASK_160, uint160), address),
+        period_start=at & MASK_64,
+        period_end=(at >> 64) & MASK_64,
+        sent_mwh=energy & MASK_128,
+        received_mwh=energy >> 128,
+        filed=at >> 128,
+        status=convert(who >> 224, uint8),
+        reason=self._req_reason[request_id],
+        deca_added=paid & MASK_128,
+        shares=paid >> 128,
+    )
+
+
+@internal
+def _set_status(request_id: uint256, status: uint8):
+    who: uint256 = self._req_who[request_id]
+    self._req_who[request_id] = (who & (2**224 - 1)) | (convert(status, uint256) << 224)
+
+
+@internal
+@view
 def _pending(request_id: uint256) -> PaymentRequest:
-    r: PaymentRequest = self.requests[request_id]
+    r: PaymentRequest = self._request(request_id)
     assert r.status != 0, "desk: unknown request"
     assert r.status == PENDING, "desk: request not pending"
     return r

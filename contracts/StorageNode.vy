@@ -103,8 +103,10 @@ MAX_REQUEST_WINDOW: constant(uint256) = 30 * 86_400  # [s] longest time a node h
 MAX_LAT_UDEG: constant(int32) = 90_000_000  # 90 degrees
 MAX_LON_UDEG: constant(int32) = 180_000_000  # 180 degrees
 SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+MASK_32: constant(uint256) = 2**32 - 1
 MASK_64: constant(uint256) = 2**64 - 1
 MASK_128: constant(uint256) = 2**128 - 1
+MASK_160: constant(uint256) = 2**160 - 1
 
 # Meter statement kinds
 SENT: constant(uint8) = 0  # by the miner's device: energy sent into the node
@@ -159,7 +161,13 @@ struct EnergyRequest:
 
 nodes: public(HashMap[uint256, Node])
 node_count: public(uint256)
-requests: public(HashMap[uint256, EnergyRequest])
+# An energy request in three words (what `requests` returns, packed):
+# _rq_who: buyer (bits 0..159) | node (160..191) | status (192..199)
+# _rq_energy: amount [mWh] (0..127) | delivered [mWh] (128..255)
+# _rq_when: created (0..63) | deadline (64..127)
+_rq_who: HashMap[uint256, uint256]
+_rq_energy: HashMap[uint256, uint256]
+_rq_when: HashMap[uint256, uint256]
 request_count: public(uint256)
 # Unpaid (credited or requested) energy per miner token [mWh].
 credit_of: public(HashMap[uint256, uint256])
@@ -203,6 +211,7 @@ def register_node(meter: address, capacity_mwh: uint256, lat_udeg: int32, lon_ud
     """
     self._check_dao()
     assert meter != empty(address), "storage: zero meter"
+    assert self.node_count < MASK_32, "storage: too many nodes"
     assert capacity_mwh > 0 and capacity_mwh <= MASK_128, "storage: bad capacity"
     assert -MAX_LAT_UDEG <= lat_udeg and lat_udeg <= MAX_LAT_UDEG, "storage: bad location"
     assert -MAX_LON_UDEG <= lon_udeg and lon_udeg <= MAX_LON_UDEG, "storage: bad location"
@@ -303,14 +312,16 @@ def request_energy(node: uint256, amount_mwh: uint256, deadline: uint256) -> uin
     """
     n: Node = self._active(node)
     assert amount_mwh > 0, "storage: zero amount"
+    assert amount_mwh <= MASK_128, "storage: bad amount"
     assert amount_mwh <= n.tokenized_mwh, "storage: node holds less tokenized energy"
     assert deadline > block.timestamp and deadline <= block.timestamp + MAX_REQUEST_WINDOW, "storage: bad deadline"
     request_id: uint256 = self.request_count + 1
     self.request_count = request_id
-    self.requests[request_id] = EnergyRequest(
-        buyer=msg.sender, node=node, amount_mwh=amount_mwh, created=block.timestamp, deadline=deadline,
-        status=OPEN, delivered_mwh=0,
+    self._rq_who[request_id] = (
+        convert(convert(msg.sender, uint160), uint256) | (node << 160) | (convert(OPEN, uint256) << 192)
     )
+    self._rq_energy[request_id] = amount_mwh
+    self._rq_when[request_id] = block.timestamp | (deadline << 64)
     assert extcall IERC20(ENERGY).transferFrom(msg.sender, self, amount_mwh, default_return_value=True)
     log EnergyRequested(request_id=request_id, node=node, buyer=msg.sender, amount_mwh=amount_mwh, deadline=deadline)
     return request_id
@@ -330,7 +341,7 @@ def fill(
     @param period_end End of the delivery out [s], not in the future.
     @param signature The meter's 65-byte signature (r ‖ s ‖ v).
     """
-    r: EnergyRequest = self.requests[request_id]
+    r: EnergyRequest = self._request(request_id)
     assert r.status == OPEN, "storage: request not open"
     assert block.timestamp <= r.deadline, "storage: request expired"
     n: Node = self._active(r.node)
@@ -344,8 +355,8 @@ def fill(
     )
     assert meter == n.meter, "storage: not the node's meter"
 
-    self.requests[request_id].status = FILLED
-    self.requests[request_id].delivered_mwh = delivered_mwh
+    self._set_request_status(request_id, FILLED)
+    self._rq_energy[request_id] = r.amount_mwh | (delivered_mwh << 128)
     self.nodes[r.node].tokenized_mwh = n.tokenized_mwh - delivered_mwh
     refund: uint256 = r.amount_mwh - delivered_mwh
     if delivered_mwh > 0:
@@ -362,11 +373,11 @@ def cancel_request(request_id: uint256):
             deadline, or at once if the node is suspended.
     @param request_id The request.
     """
-    r: EnergyRequest = self.requests[request_id]
+    r: EnergyRequest = self._request(request_id)
     assert r.status == OPEN, "storage: request not open"
     assert msg.sender == r.buyer, "storage: not the buyer"
     assert block.timestamp > r.deadline or not self.nodes[r.node].active, "storage: request still open"
-    self.requests[request_id].status = CANCELLED
+    self._set_request_status(request_id, CANCELLED)
     assert extcall IERC20(ENERGY).transfer(r.buyer, r.amount_mwh, default_return_value=True)
     log EnergyRequestCancelled(request_id=request_id, refunded_mwh=r.amount_mwh)
 
@@ -489,6 +500,18 @@ def delivery(key: uint256) -> Delivery:
 
 @external
 @view
+def requests(request_id: uint256) -> EnergyRequest:
+    """
+    @notice An energy request (all zero if none).
+    @param request_id The request.
+    @return EnergyRequest Buyer, node, ENERGY escrowed [mWh], created and
+            deadline [s], status (1 open, 2 filled, 3 cancelled), delivered [mWh].
+    """
+    return self._request(request_id)
+
+
+@external
+@view
 def delivery_key(node: uint256, delivery_id: uint256) -> uint256:
     """
     @notice The key of a node's delivery.
@@ -567,6 +590,29 @@ def _active(node: uint256) -> Node:
     n: Node = self.nodes[node]
     assert n.active, "storage: node suspended"
     return n
+
+
+@internal
+@view
+def _request(request_id: uint256) -> EnergyRequest:
+    who: uint256 = self._rq_who[request_id]
+    energy: uint256 = self._rq_energy[request_id]
+    at: uint256 = self._rq_when[request_id]
+    return EnergyRequest(
+        buyer=convert(convert(who & MASK_160, uint160), address),
+        node=(who >> 160) & MASK_32,
+        amount_mwh=energy & MASK_128,
+        created=at & MASK_64,
+        deadline=at >> 64,
+        status=convert(who >> 192, uint8),
+        delivered_mwh=energy >> 128,
+    )
+
+
+@internal
+def _set_request_status(request_id: uint256, status: uint8):
+    who: uint256 = self._rq_who[request_id]
+    self._rq_who[request_id] = (who & (2**192 - 1)) | (convert(status, uint256) << 192)
 
 
 @internal

@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from conftest import DEVICE_KEYS, METER_KEYS
 from offchain import amm
-from storage_kit import DAO_SHARE_BPS, HOUR, deploy_market
+from storage_kit import DAO_SHARE_BPS, HOUR, MIN_PAYMENT_MWH, deploy_market
 
 DEAD = amm.DEAD
 DAY = 86_400
@@ -102,6 +102,10 @@ class MarketMachine(RuleBasedStateMachine):
         start = min(self.deliveries[k][3] for k in keys)
         end = self.chain.pending_timestamp
         assert end - start <= MAX_PERIOD
+        if sum(self.deliveries[k][2] for k in keys) < MIN_PAYMENT_MWH:
+            with ape.reverts("desk: less than 1 Wh to pay"):
+                self.m.request_payment(self.tokens[who], keys, sender=self.miners[who], start=start, end=end)
+            return None
         request_id = self.m.request_payment(self.tokens[who], keys, sender=self.miners[who], start=start, end=end)
         for k in keys:
             self.deliveries[k][4] = 2
@@ -405,8 +409,8 @@ def markets(project, chain, accounts):
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seeded=st.booleans(), received=st.integers(1, 20_000_000), loss=st.integers(0, 1_000_000),
-       swap_bps=st.integers(0, 3_000), wait=st.integers(0, 3 * HOUR))
+@given(seeded=st.booleans(), received=st.integers(MIN_PAYMENT_MWH, 20_000_000),
+       loss=st.integers(0, 1_000_000), swap_bps=st.integers(0, 3_000), wait=st.integers(0, 3 * HOUR))
 def test_approve__any_amounts__mints_the_received_energy_and_only_the_deca_it_adds(
     markets, chain, accounts, seeded, received, loss, swap_bps, wait
 ):

@@ -75,6 +75,7 @@ def test_approve__pool_moved__pays_at_the_twap_and_burns_what_the_pool_leaves(
     market.deca.mint(owner, deca_in, sender=owner)
     market.deca.approve(market.pool, deca_in, sender=owner)
     p0 = market.pool.spot_price()
+    market.chain.pending_timestamp = t_obs + 600  # ten minutes at p0 (Anvil may mine two blocks in one second)
     swap = market.pool.swap_exact_in(market.deca, deca_in, 0, owner, market.chain.pending_timestamp + 60,
                                      sender=owner)
     p1 = market.pool.spot_price()
@@ -138,6 +139,9 @@ def _bad_request(market, token, other_token, keys, miner, other_miner, owner, ca
         return month, miner
     if case == "delivery outside the period":
         return (token, end - 60, end, keys), miner
+    if case == "less than 1 Wh":
+        small = market.deliver(token, market.storage.delivery(keys[0]).node, 999, 999, sender=miner)
+        return (token, end - 30 * 86_400, end, [small]), miner
     if case == "unknown delivery":
         return (token, end - 30 * 86_400, end, [keys[0] + 1000]), miner
     raise AssertionError(case)
@@ -154,6 +158,7 @@ def _bad_request(market, token, other_token, keys, miner, other_miner, owner, ca
     ("delivery already requested", "storage: delivery not payable"),
     ("delivery outside the period", "storage: delivery outside the period"),
     ("unknown delivery", "storage: unknown delivery"),
+    ("less than 1 Wh", "desk: less than 1 Wh to pay"),
 ])
 def test_request_payment__refused__reverts_and_reserves_nothing(
     market, token, other_token, keys, miner, other_miner, owner, case, reason
