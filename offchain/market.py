@@ -11,8 +11,7 @@ from typing import NamedTuple
 PRICE_SCALE = 10**18
 MWH_PER_KWH = 10**6
 DECA_WEI = 10**18
-CREDITED, REQUESTED, PAID = 1, 2, 3
-DELIVERY_STATUS = {CREDITED: "credited", REQUESTED: "requested", PAID: "paid"}
+CREDITED = 1  # a delivery's status while it is payable
 PAYMENT_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
 
 
@@ -39,19 +38,18 @@ class Parity(NamedTuple):
     supply_mwh: int
 
     @property
+    def nodes_hold(self):
+        """Every node: stored = tokenized + unpaid ≤ capacity."""
+        return all(n.stored_mwh == n.tokenized_mwh + n.unpaid_mwh <= n.capacity_mwh for n in self.nodes)
+
+    @property
     def holds(self):
-        per_node = all(n.stored_mwh == n.tokenized_mwh + n.unpaid_mwh <= n.capacity_mwh for n in self.nodes)
-        return per_node and self.tokenized_mwh == self.supply_mwh
+        return self.nodes_hold and self.tokenized_mwh == self.supply_mwh
 
 
 def deca_per_kwh(price):
     """A contract price [DECA wei per mWh × 1e18] in DECA per kWh (float, for display)."""
     return price * MWH_PER_KWH / PRICE_SCALE / DECA_WEI
-
-
-def price_from_deca_per_kwh(deca):
-    """DECA per kWh (a number a DAO member types) as a contract price [DECA wei per mWh × 1e18]."""
-    return round(deca * DECA_WEI * PRICE_SCALE / MWH_PER_KWH)
 
 
 def get_nodes(storage):

@@ -5,7 +5,7 @@ A statement says how much energy [mWh] moved over a period [s]: sent into a stor
 (signed by the miner's device), received by the node (its meter), or delivered out for a
 request (its meter). Devices and meters sign with ``greenminer.meter``; this module is the
 independent reference (eth-account's typed data) and reads the statements the miner and
-node commands take as files.
+node commands take as files (the JSON objects ``greenminer.meter.sign_statement`` returns).
 """
 
 import json
@@ -102,10 +102,3 @@ def read_statement(path, kind):
         return _parse_statement(obj, kind)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-
-
-def write_statement(path, statement):
-    """Write a signed statement (the dict ``greenminer.meter.sign_statement`` returns) as JSON."""
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(statement, f, indent=2)
-        f.write("\n")

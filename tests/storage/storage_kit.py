@@ -8,6 +8,8 @@ their statements with the device library (``greenminer.meter``).
 
 from greenminer import meter, secp256k1
 
+from offchain import market
+
 CAPACITY_W = 4_200
 REFERENCE_PRICE = 10**30  # DECA wei per mWh x 1e18: 1 DECA per kWh
 DAO_SHARE_BPS = 1_000
@@ -117,11 +119,7 @@ class Market:
 
     # ------------------------------------------------------------ parity
     def parity(self):
-        """(Σ tokenized over nodes, ENERGY supply, every node's stored == tokenized + unpaid)."""
-        tokenized = 0
-        per_node = True
-        for node in range(1, self.storage.node_count() + 1):
-            n = self.storage.nodes(node)
-            tokenized += n.tokenized_mwh
-            per_node &= self.storage.stored_mwh(node) == n.tokenized_mwh + n.unpaid_mwh <= n.capacity_mwh
-        return tokenized, self.energy.totalSupply(), per_node
+        """(Σ tokenized over nodes, ENERGY supply, every node's stored == tokenized + unpaid), as
+        the auditor's ``offchain.market.get_parity`` reads them."""
+        p = market.get_parity(self.storage, self.energy)
+        return p.tokenized_mwh, p.supply_mwh, p.nodes_hold
