@@ -5,7 +5,7 @@ import click
 from greenminer import meter, secp256k1
 
 from offchain import market, simulator
-from offchain.governance import call, run_ballot, state_name
+from offchain.governance import call
 
 METER_SEED = "demo-meters"  # node meter keys: simulator.device_key(METER_SEED, j)
 # Two battery sites near the miners: capacity [mWh], lat/lon [µdeg]
@@ -16,11 +16,6 @@ SURPLUS_BPS = 4_000  # share of each day's measured energy a miner sells into a 
 LOSS_BPS = [(250, 310), (420, 380), (290, 1_200), (500, 450)]
 LOSS_LIMIT_BPS = 1_000
 DAY = 86_400
-
-
-def ballot(chain, dao, members, calls, description):
-    pid, _ = run_ballot(chain, dao, members, calls, description)
-    click.echo(f"  ballot {pid} «{description}»: {state_name(dao, pid)}")
 
 
 def _sign(priv, chain, storage, *statement):
@@ -67,7 +62,7 @@ def review_line(desk, request_id):
             f"at {market.deca_per_kwh(r.price):.3f} DECA/kWh")
 
 
-def pay_for_energy(chain, system, members, miners, deliveries):
+def pay_for_energy(chain, system, members, miners, deliveries, ballot):
     """Miners request payment; the DAO reviews, approves three, rejects one; the corrected one passes."""
     desk, dao, sbt = system["desk"], system["dao"], system["sbt"]
     click.echo("== miners request payment for the month; the DAO reviews each request in one view")
@@ -89,7 +84,7 @@ def pay_for_energy(chain, system, members, miners, deliveries):
             rejected = (token, lossy)
         else:
             calls.append(call(desk.approve, request_id))
-    ballot(chain, dao, members, calls, "pay for the month's energy (one request rejected)")
+    ballot(dao, members, calls, "pay for the month's energy (one request rejected)")
     for token, (request_id, _) in requests.items():
         r = desk.requests(request_id)
         line = f"  request {request_id}: {market.PAYMENT_STATUS[r.status]}"
@@ -106,17 +101,17 @@ def pay_for_energy(chain, system, members, miners, deliveries):
         request_id = tx.decode_logs(desk.PaymentRequested)[0].request_id
         click.echo(f"  token {token} files a corrected request {request_id} without the lossy delivery")
         click.echo(review_line(desk, request_id))
-        ballot(chain, dao, members, [call(desk.approve, request_id)], f"pay corrected request {request_id}")
+        ballot(dao, members, [call(desk.approve, request_id)], f"pay corrected request {request_id}")
         click.echo(f"  request {request_id}: {market.PAYMENT_STATUS[desk.requests(request_id).status]}, "
                    f"{desk.requests(request_id).shares:,} LP shares")
 
 
-def trade_and_take_out(chain, system, members, miners, buyer):
+def trade_and_take_out(chain, system, members, miners, buyer, ballot):
     """A buyer gets DECA from the vault, swaps for ENERGY, takes energy out of node 1; a miner cashes out."""
     deca, energy, pool, storage, dao = (system[k] for k in ("deca", "energy", "pool", "storage", "dao"))
     click.echo("== a neighbour buys stored energy; swaps move the price")
     grant = pool.reserves()[0] // 5  # a fifth of the pool's DECA: a big order for this small pool
-    ballot(chain, dao, members, [call(deca.transfer, buyer.address, grant)],
+    ballot(dao, members, [call(deca.transfer, buyer.address, grant)],
            f"grant {grant / 1e18:.4f} DECA to a pilot energy buyer")
     show_pool(pool, "  before the swaps")
     deadline = chain.pending_timestamp + 600
@@ -177,18 +172,19 @@ def show_parity(system):
     return parity.holds
 
 
-def run_market(chain, system, members, miners, admitted, start, fleet_seed, buyer):
+def run_market(chain, system, members, miners, admitted, start, fleet_seed, buyer, ballot):
+    """The chapter; `ballot(dao, members, calls, description)` runs and prints one proposal."""
     storage = system["storage"]
     click.echo("== the DAO registers two storage nodes")
     calls = []
     for j, (capacity, lat, lon) in enumerate(NODES):
         meter_address = "0x" + secp256k1.address(secp256k1.public_key(simulator.device_key(METER_SEED, j))).hex()
         calls.append(call(storage.register_node, meter_address, capacity, lat, lon))
-    ballot(chain, system["dao"], members, calls, "register storage nodes 1 and 2")
+    ballot(system["dao"], members, calls, "register storage nodes 1 and 2")
     for n in market.get_nodes(storage):
         click.echo(f"  node {n.node}: meter {n.meter[:10]}, {n.capacity_mwh / 1e6:.0f} kWh at "
                    f"{n.lat_udeg / 1e6:.4f}, {n.lon_udeg / 1e6:.4f}")
     deliveries = deliver_surplus(chain, system, miners, admitted, start, fleet_seed)
-    pay_for_energy(chain, system, members, miners, deliveries)
-    trade_and_take_out(chain, system, members, miners, buyer)
+    pay_for_energy(chain, system, members, miners, deliveries, ballot)
+    trade_and_take_out(chain, system, members, miners, buyer, ballot)
     return show_parity(system)

@@ -225,5 +225,5 @@ def cli():
     differences = show_index(system, conn, fleet)
     if differences:
         raise click.ClickException("the index does not match the chain")
-    if not run_market(chain, system, members, miners, admitted, start, FLEET_SEED, buyer):
+    if not run_market(chain, system, members, miners, admitted, start, FLEET_SEED, buyer, ballot):
         raise click.ClickException("the storage nodes and the ENERGY supply are out of parity")
