@@ -521,35 +521,34 @@ def _miner(token_id: uint256) -> MinerRecord:
 
 @internal
 @view
-def _twap_now() -> (uint256, uint256, uint256):
+def _market() -> (uint256, uint256, uint256, uint256):
     """
-    @dev (TWAP since the last observation or 0 if the window is too short,
-         the pool's accumulator, its timestamp).
+    @dev (price, TWAP, the pool's accumulator, its timestamp), reading the
+         pool once. The price is the TWAP since the last observation if a
+         full window has passed, else the latest full window's, else the
+         reference price; always the reference price while the pool is empty
+         (then the TWAP, accumulator and timestamp are 0).
     """
+    if staticcall IPool(POOL).totalSupply() == 0:
+        return self.reference_price, 0, 0, 0
     cumulative: uint256 = 0
     ts: uint256 = 0
     cumulative, ts = staticcall IPool(POOL).cumulative_prices()
     twap: uint256 = 0
     if self.observed_at != 0 and ts >= self.observed_at + TWAP_WINDOW:
         twap = (cumulative - self.observed_cumulative) // (ts - self.observed_at)
-    return twap, cumulative, ts
+    price: uint256 = twap
+    if price == 0:
+        price = self.last_twap
+    if price == 0:
+        price = self.reference_price
+    return price, twap, cumulative, ts
 
 
 @internal
 @view
 def _current_price() -> uint256:
-    """
-    @dev The price of the latest full window; the reference price while the
-         pool is empty or no window has passed yet.
-    """
-    if staticcall IPool(POOL).totalSupply() == 0:
-        return self.reference_price
-    twap: uint256 = self._twap_now()[0]
-    if twap == 0:
-        twap = self.last_twap
-    if twap == 0:
-        return self.reference_price
-    return twap
+    return self._market()[0]
 
 
 @internal
@@ -558,14 +557,12 @@ def _observe() -> uint256:
     @dev Price for a payment now, and a new observation when the pool has
          liquidity and either none was taken yet or a full window passed.
     """
-    price: uint256 = self._current_price()
-    if staticcall IPool(POOL).totalSupply() == 0:
-        return price
+    price: uint256 = 0
     twap: uint256 = 0
     cumulative: uint256 = 0
     ts: uint256 = 0
-    twap, cumulative, ts = self._twap_now()
-    if self.observed_at == 0 or twap != 0:
+    price, twap, cumulative, ts = self._market()
+    if ts != 0 and (self.observed_at == 0 or twap != 0):
         if twap != 0:
             self.last_twap = twap
         self.observed_cumulative = cumulative
