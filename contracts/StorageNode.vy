@@ -268,7 +268,7 @@ def record_delivery(
     """
     n: Node = self._active(node)
     assert delivery_id > 0 and delivery_id <= MASK_64, "storage: bad delivery id"
-    key: uint256 = (node << 64) | delivery_id
+    key: uint256 = self._key(node, delivery_id)
     assert self._d_meta[key] == 0, "storage: delivery recorded"
     assert period_start < period_end and period_end <= block.timestamp, "storage: bad period"
     assert received_mwh > 0, "storage: nothing received"
@@ -519,7 +519,7 @@ def delivery_key(node: uint256, delivery_id: uint256) -> uint256:
     @param delivery_id The node's delivery id.
     @return uint256 node << 64 | delivery_id.
     """
-    return (node << 64) | delivery_id
+    return self._key(node, delivery_id)
 
 
 @external
@@ -575,6 +575,13 @@ def _check_dao():
 @view
 def _check_desk():
     assert msg.sender == self.desk, "storage: only the payment desk"
+
+
+@internal
+@pure
+def _key(node: uint256, delivery_id: uint256) -> uint256:
+    # node ids stay below 2**32 and delivery ids below 2**64 (checked where they enter)
+    return (node << 64) | delivery_id
 
 
 @internal
