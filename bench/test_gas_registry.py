@@ -24,6 +24,8 @@ from statistics import mean
 
 import pytest
 
+from offchain.enroll import send_application
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))
 from registry_kit import (  # noqa: E402
     CAPACITY_W,
@@ -93,13 +95,9 @@ def fixed_gas(chain, tx):
     return calldata + logs
 
 
-def admit_all(sbt, dao, miner, keys):
-    from eth_account import Account
-
+def admit_all(chain, sbt, dao, miner, keys):
     for k in keys:
-        acct = Account.from_key(k)
-        pubkey = acct._key_obj.public_key.to_bytes()
-        sbt.apply(acct.address, pubkey, CAPACITY_W, 48_000_000, 11_000_000, "ipfs://bench", sender=miner)
+        send_application(chain, sbt, miner, k, CAPACITY_W, 48_000_000, 11_000_000, "ipfs://bench")
         sbt.approve_application(sbt.application_count(), sender=dao)
 
 
@@ -118,8 +116,8 @@ def test_gas_registry_vs_naive(project, accounts, chain):
     for name, n in SCENARIOS:
         keys = ["0x%064x" % (next_key + i) for i in range(n)]
         next_key += n
-        admit_all(sbt, dao, miner, keys)
-        admit_all(naive_sbt, dao, miner, keys)
+        admit_all(chain, sbt, dao, miner, keys)
+        admit_all(chain, naive_sbt, dao, miner, keys)
         fleets[name] = (Fleet(registry, keys, chain, genesis), Fleet(naive, keys, chain, genesis))
 
     gas = {name: {"first": None, "block": [], "naive": [], "fixed": []} for name, _ in SCENARIOS}

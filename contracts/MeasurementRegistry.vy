@@ -30,6 +30,11 @@
         every earlier epoch was closed by time anyway.
         (4) The SBT must name this registry (`MinerSBT.set_registry`):
         otherwise a batch that flushes mining records reverts.
+        (5) A device's first batch continues from its enrollment (the total
+        and time the device signed when its owner applied,
+        `MinerSBT.device_start`): its readings come after that time and its
+        totals grow from that total within capacity × margin × the time
+        elapsed, like every later batch from the one before.
 """
 
 from snekmate.auth import ownable as ow
@@ -51,6 +56,7 @@ exports: (
 
 interface IMinerSBT:
     def device_info(device: address) -> (uint256, uint32, uint8): view
+    def device_start(device: address) -> (uint128, uint64): view
     def record_mining(token_id: uint256, online_hours: uint64, hashes: uint256): nonpayable
 
 
@@ -116,9 +122,10 @@ MASK_64: constant(uint256) = 2**64 - 1
 MASK_128: constant(uint256) = 2**128 - 1
 
 # Device state word, from bit 0:
-#   total    96 bits  last total [mWh]; < 2**74 since every increase, the
-#                     first one from 0 at GENESIS - 1, is bounded by
-#                     capacity (uint32 W) × margin × elapsed time
+#   total    96 bits  last total [mWh]; < 2**65 since the enrollment's
+#                     total is at most 2**64 (MinerSBT) and every increase
+#                     from it is bounded by capacity (uint32 W) × margin ×
+#                     elapsed time (< 2**74 mWh over the 40-bit time range)
 #   ts       40 bits  last timestamp [s] (until the year 36 812)
 #   seq      32 bits  next expected seq = accepted batches (hourly: 490 000 years)
 #   pending   8 bits  accepted batches not yet recorded on the SBT (<= 16)
@@ -461,19 +468,19 @@ def epoch_closed(epoch: uint64) -> bool:
 @view
 def device_state(device: address) -> (uint128, uint64, uint64, bytes32):
     """
-    @notice What the registry keeps of a device's last accepted batch.
+    @notice Where a device's next batch continues from: its last accepted
+            reading, or before its first batch its enrollment (MinerSBT).
     @param device A device address.
-    @return (uint128, uint64, uint64, bytes32) Last total [mWh], last
+    @return (uint128, uint64, uint64, bytes32) Last total [mWh], its
             timestamp [s], next seq, digest of the last accepted batch
-            (all zero before the first batch).
+            (zero before the first batch; total and time are the
+            enrollment's then, zeros for a device never admitted).
     """
     st: uint256 = self._state[device]
-    return (
-        convert(st & MASK_96, uint128),
-        convert((st >> ST_TS) & MASK_40, uint64),
-        convert((st >> ST_SEQ) & MASK_32, uint64),
-        self._last_hash[device],
-    )
+    total: uint256 = 0
+    ts: uint256 = 0
+    total, ts = self._continues_from(device, st)
+    return convert(total, uint128), convert(ts, uint64), convert((st >> ST_SEQ) & MASK_32, uint64), self._last_hash[device]
 
 
 @external
@@ -551,11 +558,10 @@ def _check(b: SignedBatch, p: Params) -> (String[MAX_REASON], Verdict):
         return "registry: epoch not over", v
     if e < p.closed or block.timestamp >= end + p.grace:
         return "registry: epoch closed", v
-    prev_ts: uint256 = (st >> ST_TS) & MASK_40
-    if st == 0:
-        # a first batch: its total grows from 0 one second before genesis
-        prev_ts = convert(GENESIS, uint256) - 1
-    elif e <= self._epoch_of(prev_ts):
+    prev_total: uint256 = 0
+    prev_ts: uint256 = 0
+    prev_total, prev_ts = self._continues_from(b.device, st)
+    if st != 0 and e <= self._epoch_of(prev_ts):
         return "registry: stale epoch", v
 
     n: uint256 = len(b.readings)
@@ -568,7 +574,6 @@ def _check(b: SignedBatch, p: Params) -> (String[MAX_REASON], Verdict):
     # limit = capacity [mW] × margin [bps] < 2**32 × 2**10 × 2**17
     limit: uint256 = unsafe_mul(unsafe_mul(convert(capacity_w, uint256), MW_PER_W), p.margin_bps)
     max_power: uint256 = limit // MAX_BPS  # mW
-    prev_total: uint256 = st & MASK_96
     for r: uint256 in b.readings:
         ts: uint256 = r >> 192
         total: uint256 = r & MASK_128
@@ -664,6 +669,21 @@ def _record(token_id: uint256, hours: uint256, gen: uint256, p: Params):
     else:
         per_batch = self._gen_hashes[gen]
     extcall IMinerSBT(SBT).record_mining(token_id, convert(hours, uint64), hours * per_batch)
+
+
+@internal
+@view
+def _continues_from(device: address, st: uint256) -> (uint256, uint256):
+    """
+    @dev (total [mWh], timestamp [s]) the device's next reading continues
+         from: its state word's, or its enrollment's before its first batch.
+    """
+    if st != 0:
+        return st & MASK_96, (st >> ST_TS) & MASK_40
+    start_total: uint128 = 0
+    start_time: uint64 = 0
+    start_total, start_time = staticcall IMinerSBT(SBT).device_start(device)
+    return convert(start_total, uint256), convert(start_time, uint256)
 
 
 @internal

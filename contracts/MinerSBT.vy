@@ -3,19 +3,30 @@
 @title MinerSBT: one soulbound token per admitted solar miner
 @license MIT
 @notice A miner's wallet applies with its device's secp256k1 public key,
-        capacity and location; the DAO (this contract's owner) approves,
-        which mints the token to the applicant, or rejects with a reason.
+        capacity and location, and the device's signed enrollment: the
+        device signs the applicant's address with its total and the time
+        of that total (EIP-712 `Enrollment`), so only the holder of the
+        device key can name who applies for it. The DAO (this contract's
+        owner) approves, which mints the token to the applicant, or rejects
+        with a reason. The enrollment's total and time are where the
+        device's measurements start (`device_start`, read by the registry
+        for the device's first batch).
         Tokens are ERC-721 with ERC-5192: `locked` is always true and every
         transfer or approval path reverts. Per token the contract keeps the
         device key, capacity [W], location [micro-degrees], hardware status
         (set by the DAO) and the mining-pool record (online hours and
         expected hashes, written by the measurement registry).
-@custom:security A revoked device stays known (status REVOKED) so that it
-        can neither submit nor apply again with the same key.
+@custom:security (1) A revoked device stays known (status REVOKED) so that
+        it can neither submit nor apply again with the same key.
+        (2) An enrollment is good for ENROLLMENT_TTL after its time, for
+        this chain and this contract (EIP-712 domain) and for the applicant
+        it names only.
 """
 
 from snekmate.auth import ownable as ow
 from snekmate.tokens import erc721
+
+import secp256k1
 
 initializes: ow
 initializes: erc721[ownable := ow]
@@ -54,6 +65,8 @@ event Applied:
     lat_udeg: int32
     lon_udeg: int32
     uri: String[MAX_URI]
+    start_total_mwh: uint128
+    start_time: uint64
 
 event Approved:
     application_id: indexed(uint256)
@@ -88,7 +101,9 @@ MAX_REASON: constant(uint256) = 128
 MAX_CAPACITY_W: constant(uint32) = 1_000_000  # 1 MWp: far above a small miner
 MAX_LAT_UDEG: constant(int32) = 90_000_000  # 90 degrees
 MAX_LON_UDEG: constant(int32) = 180_000_000  # 180 degrees
-SECP256K1_P: constant(uint256) = 115792089237316195423570985008687907853269984665640564039457584007908834671663  # 2**256 - 2**32 - 977
+ENROLLMENT_TTL: constant(uint256) = 86_400  # [s] an enrollment is good for a day after its time
+MAX_START_TOTAL_MWH: constant(uint128) = 2**64  # [mWh] 18 TWh: far above any meter, keeps the registry's totals in 96 bits
+ENROLLMENT_TYPEHASH: constant(bytes32) = keccak256("Enrollment(address applicant,uint128 startTotal,uint64 startTime)")
 
 # application status
 PENDING: constant(uint8) = 1
@@ -147,6 +162,10 @@ registry: public(address)  # the measurement registry, writes mining records
 # 0..191) | capacity [W] (192..223) | status (224..231). Kept in step with
 # `token_of_device` and `miners` by `_pack_device_info`.
 _device_info: HashMap[address, uint256]
+# Where a device's measurements start: the enrollment of its pending
+# application or of its token (an application is made only while the device
+# has no token): total [mWh] (bits 0..127) | time of that total [s] (128..191).
+_device_start: HashMap[address, uint256]
 
 
 # ============================ CONSTRUCTOR ===========================
@@ -167,22 +186,36 @@ def apply(
     lat_udeg: int32,
     lon_udeg: int32,
     uri: String[MAX_URI],
+    start_total_mwh: uint128,
+    start_time: uint64,
+    enrollment_signature: Bytes[65],
 ) -> uint256:
     """
-    @notice Apply for a miner token; the DAO approves or rejects.
+    @notice Apply for a miner token with the device's signed enrollment;
+            the DAO approves or rejects.
     @param device The device's address (last 20 bytes of keccak256(pubkey)).
     @param pubkey The device's uncompressed secp256k1 public key, x ‖ y, 64 bytes.
     @param capacity_w Peak capacity in W (kWp × 1000).
     @param lat_udeg Latitude in micro-degrees.
     @param lon_udeg Longitude in micro-degrees.
     @param uri Metadata URI (panel, inverter, photos).
+    @param start_total_mwh The device's cumulative energy at enrollment [mWh], at most 2**64.
+    @param start_time Time of that total [s], at most ENROLLMENT_TTL (1 day) ago.
+    @param enrollment_signature The device key's signature (r ‖ s ‖ v) of the
+           EIP-712 Enrollment(applicant = the caller, startTotal, startTime).
     @return uint256 The application id.
     """
     assert len(pubkey) == 64, "sbt: public key must be 64 bytes"
     assert convert(slice(keccak256(pubkey), 12, 20), address) == device, "sbt: key does not match device"
     x: uint256 = convert(slice(pubkey, 0, 32), uint256)
     y: uint256 = convert(slice(pubkey, 32, 32), uint256)
-    assert self._on_curve(x, y), "sbt: key not on secp256k1"
+    assert secp256k1._on_curve(x, y), "sbt: key not on secp256k1"
+    assert convert(start_time, uint256) <= block.timestamp, "sbt: enrollment from the future"
+    assert block.timestamp - convert(start_time, uint256) <= ENROLLMENT_TTL, "sbt: enrollment expired"
+    assert start_total_mwh <= MAX_START_TOTAL_MWH, "sbt: bad start total"
+    assert secp256k1._recover(
+        self._enrollment_digest(msg.sender, start_total_mwh, start_time), enrollment_signature
+    ) == device, "sbt: enrollment not signed by the device"
     assert capacity_w > 0 and capacity_w <= MAX_CAPACITY_W, "sbt: bad capacity"
     assert lat_udeg >= -MAX_LAT_UDEG and lat_udeg <= MAX_LAT_UDEG, "sbt: bad location"
     assert lon_udeg >= -MAX_LON_UDEG and lon_udeg <= MAX_LON_UDEG, "sbt: bad location"
@@ -207,6 +240,7 @@ def apply(
         uri=uri,
         reason="",
     )
+    self._device_start[device] = convert(start_total_mwh, uint256) | (convert(start_time, uint256) << 128)
     self.pending_application[device] = app_id
     log Applied(
         application_id=app_id,
@@ -216,6 +250,8 @@ def apply(
         lat_udeg=lat_udeg,
         lon_udeg=lon_udeg,
         uri=uri,
+        start_total_mwh=start_total_mwh,
+        start_time=start_time,
     )
     return app_id
 
@@ -417,6 +453,33 @@ def device_info(device: address) -> (uint256, uint32, uint8):
 
 @external
 @view
+def device_start(device: address) -> (uint128, uint64):
+    """
+    @notice Where a device's measurements start: the total and time of the
+            enrollment of its token (or of its pending application). Its first
+            batch continues from there.
+    @param device A device address.
+    @return (uint128, uint64) Total [mWh] and time [s]; zeros if it never applied.
+    """
+    word: uint256 = self._device_start[device]
+    return convert(word & (2**128 - 1), uint128), convert(word >> 128, uint64)
+
+
+@external
+@view
+def enrollment_digest(applicant: address, start_total_mwh: uint128, start_time: uint64) -> bytes32:
+    """
+    @notice The EIP-712 digest a device signs to enroll with an applicant.
+    @param applicant The wallet that will apply (and own the token).
+    @param start_total_mwh The device's total [mWh].
+    @param start_time Time of that total [s].
+    @return bytes32 The digest (domain "GreenEnergyMiners", "1", this chain, this contract).
+    """
+    return self._enrollment_digest(applicant, start_total_mwh, start_time)
+
+
+@external
+@view
 def is_active(token_id: uint256) -> bool:
     """
     @notice Whether the token exists and its hardware status is ACTIVE.
@@ -446,11 +509,8 @@ def _pack_device_info(token_id: uint256):
 
 
 @internal
-@pure
-def _on_curve(x: uint256, y: uint256) -> bool:
-    # y^2 == x^3 + 7 (mod p), with both coordinates reduced
-    if x >= SECP256K1_P or y >= SECP256K1_P:
-        return False
-    lhs: uint256 = uint256_mulmod(y, y, SECP256K1_P)
-    rhs: uint256 = uint256_addmod(uint256_mulmod(uint256_mulmod(x, x, SECP256K1_P), x, SECP256K1_P), 7, SECP256K1_P)
-    return lhs == rhs
+@view
+def _enrollment_digest(applicant: address, start_total_mwh: uint128, start_time: uint64) -> bytes32:
+    return erc721.eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(ENROLLMENT_TYPEHASH, applicant, start_total_mwh, start_time))
+    )

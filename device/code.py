@@ -18,6 +18,7 @@ from greenminer.sensor import Sensor
 from greenminer.store import Store
 
 CLOCK_SYNC_SECONDS = 6 * 3600  # [s] between NTP synchronisations
+ENROLLMENT_SECONDS = 3600  # [s] between rewrites of enrollment.json (good for a day)
 MAX_SLEEP_SECONDS = 30  # [s] so that Wi-Fi and clock upkeep run between samples
 
 try:  # CircuitPython with Wi-Fi
@@ -74,7 +75,14 @@ def main():
     net = HttpNet(session, settings["GATEWAY_URL"]) if session and settings["GATEWAY_URL"] else None
     miner = Miner(sensor, key, time.time, store, net, settings, log=print)
     print("miner", miner.status())
+    enrolled_at = None
     while True:
+        if settings["APPLICANT"] and synced_at is not None and (
+                enrolled_at is None or time.monotonic() - enrolled_at > ENROLLMENT_SECONDS):
+            enrollment = miner.enrollment(settings["APPLICANT"], settings["SBT"])
+            store.write_enrollment(enrollment)
+            print("enrollment", enrollment)
+            enrolled_at = time.monotonic()
         if wifi is not None and not wifi.radio.connected:
             try:
                 connect()

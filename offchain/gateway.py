@@ -241,7 +241,8 @@ def check_continues(batch, expected, genesis, capacity_w, margin_bps, where=""):
     Parameters
     ----------
     expected : (next_seq, prev_hash, last_ts [s], last_total [mWh])
-        From the chain, or from the device's newest pending batch in the queue.
+        From the chain (``registry.device_state``: the enrollment's time and total before
+        the device's first batch), or from the device's newest pending batch in the queue.
     genesis : int [s]
     capacity_w : int [W]
     margin_bps : int [bps]
@@ -253,9 +254,8 @@ def check_continues(batch, expected, genesis, capacity_w, margin_bps, where=""):
         raise Refusal(409, f"{where}seq: {batch.seq} skips ahead, next is {next_seq}")
     if bytes(batch.prev_batch) != bytes(prev_hash):
         raise Refusal(409, f"{where}prev_batch: does not continue the device's last batch")
-    if next_seq == 0:
-        last_ts, last_total = genesis, 0  # the registry: the first total grows from 0 at genesis
-    elif batch.epoch <= (last_ts - genesis) // EPOCH_SECONDS:
+    # before the first batch, last_ts and last_total are the device's enrollment (the registry's)
+    if next_seq != 0 and batch.epoch <= (last_ts - genesis) // EPOCH_SECONDS:
         raise Refusal(409, f"{where}epoch: the device already has a batch for epoch {batch.epoch} or later")
     limit = capacity_w * MW_PER_W * margin_bps  # [mW · bps]
     for i, packed in enumerate(batch.readings):

@@ -308,9 +308,10 @@ def write_batches(conn, rows, meta=None):
 
     A batch already stored (same ``batch_hash``) is left as it is. Readings go to
     ``readings``; ``epochs`` gains each batch's reading count and energy, the energy of a
-    batch being its last total minus the device's total just before it: 0 for a device's
-    first batch (seq 0, as the registry counts from 0 at genesis), its own first total when
-    the store misses the batches before it.
+    batch being its last total minus the device's total just before it. A device's first
+    batch (seq 0), and a batch whose predecessors the store misses, count from their own
+    first reading: what the device measured before its first anchored reading was measured
+    before its admission, and is booked nowhere.
 
     Parameters
     ----------
@@ -356,8 +357,8 @@ def write_batches(conn, rows, meta=None):
                 base = known[1]  # in order: continues the device's latest reading
             else:
                 base = _last_total(conn, r.device, r.epoch, first_ts)  # out of order
-            if base is None:  # seq 0 grows from 0 (as the registry counts); else unknown before
-                base = 0 if r.seq == 0 else r.readings[0][2]
+            if base is None:  # the device's first batch, or its predecessors are missing
+                base = r.readings[0][2]
             n, energy = epoch_add.get((r.device, r.epoch), (0, 0))
             epoch_add[(r.device, r.epoch)] = (n + len(r.readings), energy + last[2] - base)
             if known is None or last[0] > known[0]:

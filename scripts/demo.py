@@ -17,10 +17,10 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 from eth_utils import to_checksum_address
-from greenminer import secp256k1
+from greenminer import enroll as device_enroll
 from greenminer.net import HttpNet
 
-from offchain import gateway, indexer, oracle, pvdata, simulator, store
+from offchain import enroll, gateway, indexer, oracle, pvdata, simulator, store
 from offchain.governance import call, run_ballot, state_name
 
 from ._demo_market import run_market
@@ -74,14 +74,16 @@ class BackgroundGateway:
 
 def admit_miners(system, members, miners):
     dao, sbt = system["dao"], system["sbt"]
-    click.echo("== five miners apply with their device keys")
+    click.echo("== five miners apply, each with its device's enrollment naming the miner's wallet")
     app_ids = []
     for i, (miner, (capacity, lat, lon)) in enumerate(zip(miners, APPLICANTS)):
-        pub = secp256k1.public_key(simulator.device_key(FLEET_SEED, i))
-        device = "0x" + secp256k1.address(pub).hex()
-        tx = sbt.apply(device, pub, capacity, lat, lon, f"ipfs://demo-miner-{i}", sender=miner)
+        # what the board writes to its flash (enrollment.json): its total, now, signed for this wallet
+        signed = device_enroll.sign_enrollment(simulator.device_key(FLEET_SEED, i), chain.chain_id, sbt.address,
+                                               miner.address, 0, chain.blocks.head.timestamp)
+        e = enroll.parse_enrollment(signed, chain.chain_id, sbt.address)
+        tx = sbt.apply(*e.apply_args(capacity, lat, lon, f"ipfs://demo-miner-{i}"), sender=miner)
         app_ids.append(tx.decode_logs(sbt.Applied)[0].application_id)
-        click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {device[:10]} {capacity:g} W")
+        click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {e.device[:10]} {capacity:g} W")
 
     click.echo("== the DAO votes")
     ballot(dao, members, [call(sbt.approve_application, a) for a in app_ids[:4]], "admit miners 1-4")

@@ -1,6 +1,6 @@
 """The miner's commands: identity, readings, and selling energy into storage nodes.
 
-    ape run miner apply --account ALIAS --pubkey 0x<64 bytes> --capacity-w 4200 --lat 39.742 --lon -105.178
+    ape run miner apply --account ALIAS --enrollment enrollment.json --capacity-w 4200 --lat 39.742 --lon -105.178
     ape run miner status --account ALIAS
     ape run miner readings --account ALIAS [--last 24] [--all]
     ape run miner sell --account ALIAS --sent sent.json --received received.json
@@ -12,27 +12,13 @@
 import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
-from eth_utils import keccak, to_checksum_address
-
-from offchain import market, meter
+from offchain import enroll, market, meter
 from offchain.batch import unpack_reading
 
 from ._system import events, load_system, record_block, transact, when
 
 APPLICATION_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
 HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
-
-
-def _parse_pubkey(text):
-    try:
-        raw = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise click.BadParameter("not hex", param_hint="--pubkey")
-    if len(raw) == 65 and raw[0] == 4:
-        raw = raw[1:]  # uncompressed SEC1 form
-    if len(raw) != 64:
-        raise click.BadParameter(f"expected 64 bytes (x ‖ y), got {len(raw)}", param_hint="--pubkey")
-    return raw
 
 
 def _udeg(degrees, limit, name):
@@ -48,24 +34,31 @@ def cli():
 
 @cli.command(cls=ConnectedProviderCommand)
 @account_option()
-@click.option("--pubkey", required=True, help="The device's public key, 64 bytes hex (as the device prints it).")
+@click.option("--enrollment", "enrollment_path", required=True, type=click.Path(dir_okay=False),
+              help="The device's signed enrollment naming this account (enrollment.json on its flash).")
 @click.option("--capacity-w", type=click.IntRange(1, 1_000_000), required=True, help="Peak capacity [W].")
 @click.option("--lat", type=float, required=True, help="Latitude [degrees].")
 @click.option("--lon", type=float, required=True, help="Longitude [degrees].")
 @click.option("--uri", default="", help="Metadata URI (panel, inverter, photos).")
-def apply(account, pubkey, capacity_w, lat, lon, uri):
-    """Apply for a miner token with the device's key."""
+def apply(account, enrollment_path, capacity_w, lat, lon, uri):
+    """Apply for a miner token with the device's signed enrollment (good for a day)."""
     sbt = load_system()["sbt"]
-    key = _parse_pubkey(pubkey)
-    device = to_checksum_address(keccak(key)[12:])
-    token = sbt.token_of_device(device)
-    if token:
-        raise click.ClickException(f"device {device} already has token {token}")
-    if pending := sbt.pending_application(device):
-        raise click.ClickException(f"device {device} already has pending application {pending}")
-    tx = sbt.apply(device, key, capacity_w, _udeg(lat, 90, "--lat"), _udeg(lon, 180, "--lon"), uri, sender=account)
+    try:
+        e = enroll.read_enrollment(enrollment_path, chain_id=chain.chain_id, sbt=sbt.address)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if e.applicant != account.address:
+        raise click.ClickException(f"the enrollment names {e.applicant}, not {account.address}: "
+                                   "set the device's APPLICANT to this account")
+    if token := sbt.token_of_device(e.device):
+        raise click.ClickException(f"device {e.device} already has token {token}")
+    if pending := sbt.pending_application(e.device):
+        raise click.ClickException(f"device {e.device} already has pending application {pending}")
+    args = e.apply_args(capacity_w, _udeg(lat, 90, "--lat"), _udeg(lon, 180, "--lon"), uri)
+    tx = transact(sbt.apply, *args, sender=account)
     app_id = tx.decode_logs(sbt.Applied)[0].application_id
-    click.echo(f"application {app_id} for device {device}: pending the DAO's vote")
+    click.echo(f"application {app_id} for device {e.device} (from {e.start_total_mwh / 1000:.3f} Wh at "
+               f"{when(e.start_time)}): pending the DAO's vote")
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -4,6 +4,7 @@ import ape
 import pytest
 from eth_utils import keccak, to_checksum_address
 
+from offchain.enroll import sign_enrollment
 from offchain.governance import call
 
 CAPACITY_W = 4_200
@@ -11,10 +12,36 @@ LAT, LON = 39_742_000, -105_178_000  # µdeg
 
 
 @pytest.fixture
-def applied(sbt, miner, device_key):
+def enroll(chain, sbt):
+    """Factory: device `dev`'s signed enrollment naming `applicant` (now, total 0 by default)."""
+
+    def enroll(dev, applicant, start_total=0, start_time=None, chain_id=None, contract=None):
+        return sign_enrollment(
+            dev.key, chain_id or chain.chain_id, contract or sbt.address, applicant.address, start_total,
+            chain.blocks.head.timestamp if start_time is None else start_time,
+        )
+
+    return enroll
+
+
+@pytest.fixture
+def apply(sbt, enroll):
+    """Factory: `wallet` applies for device `dev` with the device's enrollment (or the one given)."""
+
+    def apply(dev, wallet, capacity=CAPACITY_W, lat=LAT, lon=LON, uri="", pubkey=None, enrollment=None):
+        args = list((enrollment or enroll(dev, wallet)).apply_args(capacity, lat, lon, uri))
+        if pubkey is not None:
+            args[1] = pubkey
+        return sbt.apply(*args, sender=wallet)
+
+    return apply
+
+
+@pytest.fixture
+def applied(sbt, miner, device_key, apply):
     """A pending application of `miner` for a fresh device: (application id, device account, pubkey)."""
     dev, pub = device_key()
-    tx = sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, "ipfs://miner-1", sender=miner)
+    tx = apply(dev, miner, uri="ipfs://miner-1")
     return tx.decode_logs(sbt.Applied)[0].application_id, dev, pub
 
 
@@ -39,59 +66,156 @@ def test_apply__valid_key__records_pending_application(sbt, miner, applied):
     assert sbt.application_count() == 1
 
 
-def test_apply__event_carries_the_application(sbt, miner, device_key):
+def test_apply__event_carries_the_application(sbt, miner, device_key, apply):
     dev, pub = device_key()
-    tx = sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, "ipfs://x", sender=miner)
+    tx = apply(dev, miner, uri="ipfs://x")
     logs = tx.decode_logs(sbt.Applied)
     assert len(logs) == 1
     assert logs[0].applicant == miner.address and logs[0].device == dev.address
     assert logs[0].capacity_w == CAPACITY_W and logs[0].uri == "ipfs://x"
 
 
-def test_apply__key_of_another_device__reverts(sbt, miner, device_key):
+def test_apply__key_of_another_device__reverts(miner, device_key, apply):
     dev, _ = device_key()
     _, other_pub = device_key()
     with ape.reverts("sbt: key does not match device"):
-        sbt.apply(dev.address, other_pub, CAPACITY_W, LAT, LON, "", sender=miner)
+        apply(dev, miner, pubkey=other_pub)
 
 
-def test_apply__short_key__reverts(sbt, miner, device_key):
+def test_apply__short_key__reverts(miner, device_key, apply):
     dev, pub = device_key()
     with ape.reverts("sbt: public key must be 64 bytes"):
-        sbt.apply(dev.address, pub[:63], CAPACITY_W, LAT, LON, "", sender=miner)
+        apply(dev, miner, pubkey=pub[:63])
 
 
-def test_apply__point_off_the_curve__reverts(sbt, miner):
+def test_apply__point_off_the_curve__reverts(sbt, chain, miner):
     bogus = (5).to_bytes(32, "big") + (7).to_bytes(32, "big")
     device = to_checksum_address(keccak(bogus)[12:])  # the address the bogus key maps to
     with ape.reverts("sbt: key not on secp256k1"):
-        sbt.apply(device, bogus, CAPACITY_W, LAT, LON, "", sender=miner)
+        sbt.apply(device, bogus, CAPACITY_W, LAT, LON, "", 0, chain.blocks.head.timestamp, b"\x00" * 65, sender=miner)
 
 
 @pytest.mark.parametrize("capacity", [0, 1_000_001])
-def test_apply__bad_capacity__reverts(sbt, miner, device_key, capacity):
-    dev, pub = device_key()
+def test_apply__bad_capacity__reverts(miner, device_key, apply, capacity):
+    dev, _ = device_key()
     with ape.reverts("sbt: bad capacity"):
-        sbt.apply(dev.address, pub, capacity, LAT, LON, "", sender=miner)
+        apply(dev, miner, capacity=capacity)
 
 
 @pytest.mark.parametrize("lat,lon", [(90_000_001, 0), (-90_000_001, 0), (0, 180_000_001), (0, -180_000_001)])
-def test_apply__location_off_the_globe__reverts(sbt, miner, device_key, lat, lon):
-    dev, pub = device_key()
+def test_apply__location_off_the_globe__reverts(miner, device_key, apply, lat, lon):
+    dev, _ = device_key()
     with ape.reverts("sbt: bad location"):
-        sbt.apply(dev.address, pub, CAPACITY_W, lat, lon, "", sender=miner)
+        apply(dev, miner, lat=lat, lon=lon)
 
 
-def test_apply__twice_for_one_device__reverts(sbt, other_miner, applied):
-    _, dev, pub = applied
+def test_apply__twice_for_one_device__reverts(other_miner, applied, apply):
+    _, dev, _ = applied
     with ape.reverts("sbt: application pending"):
-        sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, "", sender=other_miner)
+        apply(dev, other_miner)  # the device enrolled with both wallets
 
 
-def test_apply__device_holding_a_token__reverts(sbt, miner, applied, admitted):
-    _, dev, pub = applied
+def test_apply__device_holding_a_token__reverts(miner, applied, admitted, apply):
+    _, dev, _ = applied
     with ape.reverts("sbt: device already admitted"):
-        sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, "", sender=miner)
+        apply(dev, miner)
+
+
+# ================== the device names its applicant (device squatting) ==================
+
+
+def test_apply__someone_elses_device_key__reverts(sbt, miner, attacker, device_key, enroll, apply):
+    """The attack: a stranger who has seen the device's public key (every batch shows it)
+    applies first. Without the device's enrollment naming the stranger, it is refused, and
+    the real owner's application goes through."""
+    dev, pub = device_key()
+    squatter_key, _ = device_key()
+    forged = enroll(squatter_key, attacker)._replace(device=dev.address, pubkey=pub)
+    with ape.reverts("sbt: enrollment not signed by the device"):
+        apply(dev, attacker, enrollment=forged)
+    assert sbt.pending_application(dev.address) == 0
+    tx = apply(dev, miner)
+    assert tx.decode_logs(sbt.Applied)[0].applicant == miner.address
+
+
+def test_apply__owners_enrollment_sent_by_another_wallet__reverts(sbt, miner, attacker, device_key, enroll, apply):
+    """The owner's enrollment is public once sent (or seen in the mempool): it names the
+    owner, so a front-runner who copies it is refused."""
+    dev, _ = device_key()
+    with ape.reverts("sbt: enrollment not signed by the device"):
+        apply(dev, attacker, enrollment=enroll(dev, miner))
+    assert sbt.pending_application(dev.address) == 0
+
+
+@pytest.mark.parametrize("field", ["start_total_mwh", "start_time"])
+def test_apply__enrollment_altered__reverts(miner, device_key, enroll, apply, field):
+    dev, _ = device_key()
+    e = enroll(dev, miner, start_total=5_000)
+    altered = e._replace(**{field: getattr(e, field) - 1})
+    with ape.reverts("sbt: enrollment not signed by the device"):
+        apply(dev, miner, enrollment=altered)
+
+
+def test_apply__enrollment_for_another_chain__reverts(chain, miner, device_key, enroll, apply):
+    dev, _ = device_key()
+    with ape.reverts("sbt: enrollment not signed by the device"):
+        apply(dev, miner, enrollment=enroll(dev, miner, chain_id=chain.chain_id + 1))
+
+
+def test_apply__enrollment_for_another_contract__reverts(project, deployer, miner, device_key, enroll, apply):
+    dev, _ = device_key()
+    other = deployer.deploy(project.MinerSBT)
+    with ape.reverts("sbt: enrollment not signed by the device"):
+        apply(dev, miner, enrollment=enroll(dev, miner, contract=other.address))
+
+
+def test_apply__malleable_twin_of_the_signature__reverts(miner, device_key, enroll, apply):
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    dev, _ = device_key()
+    e = enroll(dev, miner)
+    r, s, v = e.signature[:32], int.from_bytes(e.signature[32:64], "big"), e.signature[64]
+    twin = r + (n - s).to_bytes(32, "big") + bytes([55 - v])
+    with ape.reverts("sbt: enrollment not signed by the device"):
+        apply(dev, miner, enrollment=e._replace(signature=twin))
+
+
+def test_apply__enrollment_older_than_a_day__reverts(chain, miner, device_key, enroll, apply):
+    dev, _ = device_key()
+    chain.mine(timestamp=chain.blocks.head.timestamp + 86_400 + 10)
+    with ape.reverts("sbt: enrollment expired"):
+        apply(dev, miner, enrollment=enroll(dev, miner, start_time=chain.blocks.head.timestamp - 86_402))
+
+
+def test_apply__enrollment_from_the_future__reverts(chain, miner, device_key, enroll, apply):
+    dev, _ = device_key()
+    with ape.reverts("sbt: enrollment from the future"):
+        apply(dev, miner, enrollment=enroll(dev, miner, start_time=chain.blocks.head.timestamp + 3_600))
+
+
+def test_apply__start_total_beyond_2_pow_64__reverts(miner, device_key, enroll, apply):
+    dev, _ = device_key()
+    with ape.reverts("sbt: bad start total"):
+        apply(dev, miner, enrollment=enroll(dev, miner, start_total=2**64 + 1))
+
+
+def test_apply__keeps_where_the_device_starts(sbt, chain, miner, pass_proposal, device_key, enroll, apply):
+    dev, _ = device_key()
+    start_time = chain.blocks.head.timestamp
+    tx = apply(dev, miner, enrollment=enroll(dev, miner, start_total=123_456, start_time=start_time))
+    [log] = tx.decode_logs(sbt.Applied)
+    assert (log.start_total_mwh, log.start_time) == (123_456, start_time)
+    assert sbt.device_start(dev.address) == (123_456, start_time)
+    pass_proposal(call(sbt.approve_application, log.application_id))
+    assert sbt.device_start(dev.address) == (123_456, start_time)
+
+
+def test_enrollment_digest__same_bytes_on_device_off_chain_and_contract(sbt, chain, miner):
+    from greenminer import enroll as device_enroll
+
+    from offchain.enroll import enrollment_digest
+
+    args = (chain.chain_id, sbt.address, miner.address, 987_654_321, 1_750_000_000)
+    assert sbt.enrollment_digest(*args[2:]) == device_enroll.enrollment_digest(*args) == enrollment_digest(*args)
 
 
 def test_approve__by_dao__mints_locked_token_to_applicant(sbt, miner, applied, admitted):
@@ -139,7 +263,7 @@ def test_approve__rejected_application__reverts(sbt, dao, pass_proposal, applied
         pass_proposal(call(sbt.approve_application, app_id))
 
 
-def test_reject__by_dao__records_reason_and_frees_device(sbt, miner, pass_proposal, applied):
+def test_reject__by_dao__records_reason_and_frees_device(sbt, miner, pass_proposal, applied, apply):
     app_id, dev, pub = applied
     tx = pass_proposal(call(sbt.reject_application, app_id, "panel photos missing"))
     logs = tx.decode_logs(sbt.Rejected)
@@ -148,7 +272,7 @@ def test_reject__by_dao__records_reason_and_frees_device(sbt, miner, pass_propos
     assert sbt.applications(app_id).reason == "panel photos missing"
     assert sbt.totalSupply() == 0
     # the device may apply again with corrected data
-    tx = sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, "ipfs://fixed", sender=miner)
+    tx = apply(dev, miner, uri="ipfs://fixed")
     assert tx.decode_logs(sbt.Applied)[0].application_id == app_id + 1
 
 
@@ -225,7 +349,7 @@ def test_hardware_status__not_by_dao__reverts(sbt, miner, admitted):
         sbt.set_hardware_status(admitted[0], 2, sender=miner)
 
 
-def test_revoke__burns_token_and_bars_the_device(sbt, miner, pass_proposal, applied, admitted):
+def test_revoke__burns_token_and_bars_the_device(sbt, miner, pass_proposal, applied, admitted, apply):
     _, dev, pub = applied
     token_id, _ = admitted
     tx = pass_proposal(call(sbt.revoke, token_id, "inflated readings"))
@@ -235,7 +359,7 @@ def test_revoke__burns_token_and_bars_the_device(sbt, miner, pass_proposal, appl
     with ape.reverts("erc721: invalid token ID"):
         sbt.ownerOf(token_id)
     with ape.reverts("sbt: device revoked"):
-        sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, "", sender=miner)
+        apply(dev, miner)
 
 
 def test_revoke__not_by_dao__reverts(sbt, attacker, admitted):
@@ -265,11 +389,11 @@ def test_set_registry__not_by_dao__reverts(sbt, dao, attacker):
         sbt.set_registry(attacker, sender=attacker)
 
 
-def test_enumeration__tokens_listed_per_owner(sbt, miner, pass_proposal, device_key):
+def test_enumeration__tokens_listed_per_owner(sbt, miner, pass_proposal, device_key, apply):
     ids = []
     for i in range(2):
-        dev, pub = device_key()
-        tx = sbt.apply(dev.address, pub, CAPACITY_W, LAT, LON, f"ipfs://{i}", sender=miner)
+        dev, _ = device_key()
+        tx = apply(dev, miner, uri=f"ipfs://{i}")
         app_id = tx.decode_logs(sbt.Applied)[0].application_id
         ids.append(pass_proposal(call(sbt.approve_application, app_id)).decode_logs(sbt.Approved)[0].token_id)
     assert [sbt.tokenOfOwnerByIndex(miner, i) for i in range(2)] == ids

@@ -17,6 +17,7 @@ from eth_utils import keccak
 
 from offchain import store
 from offchain.batch import pow_value, typed_data
+from offchain.enroll import send_application
 from offchain.gateway import Gateway, Submission
 
 EPOCH = 3_600  # s
@@ -265,11 +266,15 @@ def registry(project, deployer, sbt, genesis):
 
 @pytest.fixture
 def admit(sbt, deployer, miner, registry, genesis, chain):
-    """Factory: a device with key index ``i``, admitted on the SBT, signing for the registry."""
+    """Factory: a device with key index ``i``, admitted on the SBT, signing for the registry;
+    enrolled at genesis (the start of this hour, so that epoch 0's readings count) with its
+    total at ``start_total`` [mWh]."""
 
-    def make(i):
+    def make(i, start_total=0):
         device = Device(_secret(i), chain.chain_id, registry.address, genesis)
-        sbt.apply(device.address, device.pubkey, CAPACITY_W, 48_856_600, 2_352_200, "ipfs://miner", sender=miner)
+        device.total = start_total
+        send_application(chain, sbt, miner, _secret(i), CAPACITY_W, 48_856_600, 2_352_200, "ipfs://miner",
+                         start_total, start_time=genesis)
         sbt.approve_application(sbt.application_count(), sender=deployer)
         return device
 

@@ -135,3 +135,18 @@ def test_post__after_chain_state__continues_it(admit, end_of, client, gateway_on
     replay = device.sign(1, seq=0, prev="0x" + "00" * 32)
     ((status, answer),) = http(gateway, [("POST", "/batches", replay)])
     assert (status, answer) == (409, {"error": "seq: 0 already used, next is 1"})
+
+
+def test_post__first_batch_below_the_enrollment_total__refused(admit, end_of, client, gateway_on, http, registry):
+    """The gateway holds a device's first batch to the registry's rule: it continues from the
+    device's enrollment (its total and time), not from zero at genesis."""
+    device = admit(1, start_total=9_000_000)
+    assert registry.device_state(device.address)[:3] == (9_000_000, registry.genesis(), 0)
+    end_of(0)
+    gateway = gateway_on(client)
+    readings = device.readings(0)
+    low = [[ts, p, total - 9_000_000] for ts, p, total in readings]
+    ((status, answer),) = http(gateway, [("POST", "/batches", device.sign(0, readings=low, advance=False))])
+    assert (status, answer) == (409, {"error": "readings[0]: total below the device's last total"})
+    ((status, _),) = http(gateway, [("POST", "/batches", device.sign(0, readings=readings))])
+    assert status == 202

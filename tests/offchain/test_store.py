@@ -70,17 +70,24 @@ def test_read_epoch_counts__n_and_energy(mem_store):
     store.write_batches(mem_store, _rows(DEV_A, 1, [0, 2]) + _rows(DEV_B, 2, [0], start_total=5_000))
     c = store.read_epoch_counts(mem_store, 0, 168)
     assert list(zip(c.device.tolist(), c.epoch.tolist(), c.n.tolist(), c.energy_mwh.tolist())) == [
-        (DEV_A, 0, 12, 1_200),  # seq 0 counts from 0
+        (DEV_A, 0, 12, 1_100),  # seq 0 counts from its own first reading
         (DEV_A, 2, 12, 1_200),  # from the last total of the batch before
-        (DEV_B, 0, 12, 6_200),
+        (DEV_B, 0, 12, 1_100),  # whatever total it started from
     ]
+
+
+def test_write_batches__first_batch_with_a_huge_total__books_only_its_own_hour(mem_store):
+    """The index side of the first-batch attack: a device's first batch carries its whole
+    cumulative total (here 5 000 kWh); only what it measured within the batch is booked."""
+    store.write_batches(mem_store, _rows(DEV_A, 1, [912, 913], start_total=5_000_000_000))
+    assert store.read_epoch_counts(mem_store, 900, 914).energy_mwh.tolist() == [1_100, 1_200]
 
 
 def test_write_batches__later_call_continues_energy_from_the_stored_total(mem_store):
     rows = _rows(DEV_A, 1, [0, 1, 2])
     for row in rows:
         store.write_batches(mem_store, [row])
-    assert store.read_epoch_counts(mem_store, 0, 3).energy_mwh.tolist() == [1_200, 1_200, 1_200]
+    assert store.read_epoch_counts(mem_store, 0, 3).energy_mwh.tolist() == [1_100, 1_200, 1_200]
 
 
 def test_write_batches__totals_beyond_int64__kept_exactly(mem_store):
@@ -90,7 +97,7 @@ def test_write_batches__totals_beyond_int64__kept_exactly(mem_store):
     assert store.read_batches(mem_store)[0] == rows[0]
     r = store.read_readings(mem_store, 0, 1)
     assert r.total_mwh.dtype == object and int(r.total_mwh[-1]) == big + 1_200
-    assert store.read_epoch_counts(mem_store, 0, 1).energy_mwh.tolist() == [big + 1_200]
+    assert store.read_epoch_counts(mem_store, 0, 1).energy_mwh.tolist() == [1_100]
 
 
 def test_write_batches__meta_in_the_same_transaction(mem_store):

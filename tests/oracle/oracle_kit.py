@@ -13,6 +13,7 @@ from eth_keys import keys
 from eth_utils import keccak
 
 from offchain import oracle
+from offchain.enroll import send_application
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 from registry_kit import (  # noqa: E402
@@ -89,8 +90,8 @@ class Fleet:
         for i, miner in enumerate(miners):
             key = "0x" + device_secret(i + 1).hex()
             acct = Account.from_key(key)
-            pubkey = acct._key_obj.public_key.to_bytes()
-            sbt.apply(acct.address, pubkey, CAPACITY_W, 10_000 * i, lon_udeg + 10_000 * i, "ipfs://m", sender=miner)
+            send_application(chain, sbt, miner, key, CAPACITY_W, 10_000 * i, lon_udeg + 10_000 * i, "ipfs://m",
+                             start_time=genesis)  # enrolled at the start of epoch 0
             sbt.approve_application(sbt.application_count(), sender=owner)
             self.keys.append(key)
             self.token_ids.append(int(sbt.token_of_device(acct.address)))

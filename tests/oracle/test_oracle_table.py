@@ -70,7 +70,7 @@ def test_shape_epoch__from_the_store__window_counts_energy_and_readings():
     assert [d.lower() for d in data.devices] == [a]  # checksummed
     assert data.n.tolist() == [1]
     assert data.n_per_epoch.tolist() == [[2, 0, 1]]  # epochs 1, 2, 3
-    assert data.energy_mwh.tolist() == [50]  # 30 in epoch 1 (from 0 at seq 0), 20 in epoch 3
+    assert data.energy_mwh.tolist() == [40]  # 20 in epoch 1 (from its first reading at seq 0), 20 in epoch 3
     assert data.ts.tolist() == [[11_000]] and data.power_mw.tolist() == [[3_000]]
 
 

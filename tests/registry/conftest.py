@@ -3,6 +3,8 @@
 import pytest
 from eth_account import Account
 
+from offchain.enroll import send_application
+
 from registry_kit import (
     ATTACKER_KEY,
     CAPACITY_W,
@@ -66,15 +68,14 @@ def sbt(project, dao):
 
 
 @pytest.fixture
-def admit(sbt, dao):
-    """Factory: apply for a device key as `owner` and approve it; returns the token id."""
+def admit(chain, sbt, dao):
+    """Factory: apply for a device key as `owner` (the device enrolled now with total
+    `start_total` [mWh]) and approve it; returns the token id."""
 
-    def admit(key, owner, capacity_w=CAPACITY_W):
-        acct = Account.from_key(key)
-        pubkey = acct._key_obj.public_key.to_bytes()
-        sbt.apply(acct.address, pubkey, capacity_w, 48_000_000, 11_000_000, "ipfs://miner", sender=owner)
+    def admit(key, owner, capacity_w=CAPACITY_W, start_total=0):
+        send_application(chain, sbt, owner, key, capacity_w, 48_000_000, 11_000_000, "ipfs://miner", start_total)
         sbt.approve_application(sbt.application_count(), sender=dao)
-        return sbt.token_of_device(acct.address)
+        return sbt.token_of_device(Account.from_key(key).address)
 
     return admit
 

@@ -112,7 +112,8 @@ def test_submit__fewer_readings_and_an_offline_gap__accepted(
 
 def test_submit__power_at_capacity_margin__accepted(registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway):
     at_epoch_end(0)
-    readings, _ = hour_readings(genesis, 0, power_mw=MAX_POWER_MW)
+    # from the enrollment's total (0) at the first reading, then 12 × 5 min at the margin
+    readings, _ = hour_readings(genesis, -MAX_POWER_MW * 300 // EPOCH_SECONDS, power_mw=MAX_POWER_MW)
     b, _ = batch_for(device_key, 0, 0, readings=readings)
     registry.submit(b, sender=gateway)
     assert registry.legal_count(device.address, 0) == 12
@@ -314,6 +315,91 @@ def test_submit__weak_proof_of_work__reverts(registry, token_id, device_key, bat
     at_epoch_end(0)
     b, _ = batch_for(device_key, 0, 0, weak_pow=True)
     refused(b, "registry: weak proof of work")
+
+
+# =============== a first batch continues from the enrollment ===============
+
+DAY = 86_400
+
+
+@pytest.fixture
+def late_admission(chain, genesis, admit, miner):
+    """Factory: move to `days` after genesis and admit `key` there, enrolled at that moment
+    with total `start_total` [mWh]; returns the enrollment's time [s]."""
+
+    def late(key, days, start_total=0):
+        chain.mine(timestamp=genesis + days * DAY)
+        start_time = chain.blocks.head.timestamp
+        admit(key, miner, start_total=start_total)
+        return start_time
+
+    return late
+
+
+def test_first_batch__total_since_genesis_38_days_later__reverts(
+    device_key, late_admission, batch_for, at_epoch_end, genesis, refused
+):
+    """The attack: a device admitted 38 days after genesis claimed, in its first hour, the
+    energy 5 kW could have made since genesis (about 5 000 kWh, 180 x an honest hour)."""
+    late_admission(device_key, 38)
+    e = 38 * 24 + 1
+    at_epoch_end(e)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, 5_000_000_000)
+    b, _ = batch_for(device_key, e, 0, readings=readings)
+    refused(b, "registry: total jump")
+
+
+def test_first_batch__grows_from_the_enrollment_total__accepted(
+    registry, device, device_key, late_admission, batch_for, at_epoch_end, genesis, gateway
+):
+    start_time = late_admission(device_key, 2, start_total=7_000_000)
+    assert state_of(registry, device.address) == (7_000_000, start_time, 0, ZERO32)
+    e = 2 * 24 + 1
+    at_epoch_end(e)
+    readings, last = hour_readings(genesis + EPOCH_SECONDS * e, 7_000_000)
+    b, digest = batch_for(device_key, e, 0, readings=readings)
+    registry.submit(b, sender=gateway)
+    assert state_of(registry, device.address) == (last, readings[-1] >> 192, 1, digest)
+
+
+def test_first_batch__four_days_of_energy_after_a_long_ballot__accepted(
+    registry, device, device_key, late_admission, batch_for, at_epoch_end, genesis, gateway
+):
+    """An honest device keeps measuring while the DAO votes: its first batch may hold days of
+    energy since its enrollment, within capacity x margin x those days."""
+    start_time = late_admission(device_key, 1, start_total=1_000)
+    e = 5 * 24
+    at_epoch_end(e)
+    first = genesis + EPOCH_SECONDS * e
+    grown = (first - start_time) * MAX_POWER_MW // EPOCH_SECONDS  # the most the bound allows
+    readings, _ = hour_readings(first, 1_000 + grown, power_mw=100_000)
+    b, _ = batch_for(device_key, e, 0, readings=readings)
+    registry.submit(b, sender=gateway)
+    assert registry.device_state(device.address)[2] == 1
+
+
+def test_first_batch__below_the_enrollment_total__reverts(device_key, late_admission, batch_for, at_epoch_end, genesis, refused):
+    late_admission(device_key, 1, start_total=7_000_000)
+    e = 25
+    at_epoch_end(e)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, 6_000_000)
+    b, _ = batch_for(device_key, e, 0, readings=readings)
+    refused(b, "registry: total decreasing")
+
+
+def test_first_batch__reading_before_the_enrollment__reverts(
+    chain, device_key, admit, miner, batch_for, at_epoch_end, genesis, refused
+):
+    chain.mine(timestamp=genesis + 1_000)  # enrolled 1 000 s into epoch 0
+    admit(device_key, miner)
+    at_epoch_end(0)
+    readings, _ = hour_readings(genesis, 0)  # the first reading at 299 s
+    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    refused(b, "registry: timestamps not increasing")
+
+
+def test_device_state__never_admitted__zeros(registry, attacker):
+    assert state_of(registry, attacker.address) == (0, 0, 0, ZERO32)
 
 
 # ============================== submit_many =============================

@@ -25,6 +25,7 @@ from registry_kit import (  # noqa: E402
 
 from greenminer import secp256k1  # noqa: E402
 from offchain import merkle, pogg  # noqa: E402
+from offchain.enroll import send_application  # noqa: E402
 
 __all__ = [
     "CAPACITY_W", "EPOCH_SECONDS", "GRACE_PERIOD", "MARGIN_BPS", "POW_TARGET", "SECP256K1_N",
@@ -85,8 +86,7 @@ class Miners:
         if isinstance(key, int):
             key = "0x%064x" % key
         acct = Account.from_key(key)
-        self.sbt.apply(acct.address, pubkey_of(key), CAPACITY_W, 48_000_000, 11_000_000, "ipfs://miner",
-                       sender=wallet)
+        send_application(self.chain, self.sbt, wallet, key, CAPACITY_W, 48_000_000, 11_000_000, "ipfs://miner")
         self.sbt.approve_application(self.sbt.application_count(), sender=self.owner)
         token_id = self.sbt.token_of_device(acct.address)
         self.key[token_id] = key

@@ -9,6 +9,7 @@ their statements with the device library (``greenminer.meter``).
 from greenminer import meter, secp256k1
 
 from offchain import market
+from offchain.enroll import send_application
 
 CAPACITY_W = 4_200
 REFERENCE_PRICE = 10**30  # DECA wei per mWh x 1e18: 1 DECA per kWh
@@ -54,9 +55,9 @@ class Market:
     # ------------------------------------------------------------ actors
     def admit(self, wallet, device_priv):
         """Apply with the device key as ``wallet`` and approve; returns the token id."""
-        pub = secp256k1.public_key(device_priv)
-        device = "0x" + secp256k1.address(pub).hex()
-        self.sbt.apply(device, pub, CAPACITY_W, 39_742_000, -105_178_000, "ipfs://miner", sender=wallet)
+        device = "0x" + secp256k1.address(secp256k1.public_key(device_priv)).hex()
+        send_application(self.chain, self.sbt, wallet, device_priv, CAPACITY_W, 39_742_000, -105_178_000,
+                         "ipfs://miner")
         self.sbt.approve_application(self.sbt.application_count(), sender=self.owner)
         token = self.sbt.token_of_device(device)
         self.device_key[token] = device_priv

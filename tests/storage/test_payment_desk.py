@@ -33,7 +33,8 @@ def test_request_payment__reserves_the_deliveries_and_shows_the_review(market, t
     r = market.desk.review(1)
     assert (r.token_id, r.miner, r.status, r.deliveries) == (token, miner.address, PENDING, 3)
     assert (r.sent_mwh, r.received_mwh, r.loss_mwh, r.loss_bps) == (6_000_000, 5_590_000, 410_000, 683)
-    assert (r.hardware_status, r.online_hours, r.last_seen) == (1, 0, 0)
+    enrolled_at = market.sbt.device_start(market.sbt.device_of(token))[1]  # no batch yet: its enrollment
+    assert (r.hardware_status, r.online_hours, r.last_seen) == (1, 0, enrolled_at)
     assert r.energy_to_mint == 5_590_000
     assert r.deca_to_mint == 5_590_000 * REFERENCE_PRICE // PRICE_SCALE
     assert r.dao_deca == r.deca_to_mint * DAO_SHARE_BPS // 10_000

@@ -20,6 +20,8 @@ DEFAULTS = {
     "INA219_CALIBRATION": "32V_2A",  # a preset of the Adafruit driver, see sensor.CALIBRATIONS
     "INA219_ADDRESS": 0x40,
     "STORAGE_DIR": "/data",  # on the board's flash, which boot.py makes writable
+    "APPLICANT": "",  # the miner's wallet, 0x + 40 hex digits: code.py writes its enrollment
+    "SBT": "",  # MinerSBT address, 0x + 40 hex digits (the enrollment's EIP-712 domain)
 }
 INTS = (
     "CHAIN_ID",

@@ -31,7 +31,7 @@ State is saved after every sample, every built batch and every answer of the gat
 a power loss loses at most the sample being taken and some proof-of-work progress.
 """
 
-from . import batch, config, energy, secp256k1
+from . import batch, config, energy, enroll, secp256k1
 from . import net as netmod
 
 ZERO32 = "0x" + "00" * 32
@@ -150,6 +150,18 @@ class Miner:
             "counters": dict(st["counters"]),
             "rejected": list(st["rejected"]),
         }
+
+    def enrollment(self, applicant, sbt):
+        """The device's signed enrollment naming ``applicant`` for the MinerSBT ``sbt``.
+
+        The total and time are the last sample's (where the next sample's energy grows
+        from), or the total now when the device has not sampled yet. The miner's wallet
+        applies with it within a day (``greenminer.enroll``).
+        """
+        st = self.state
+        start_time = st["last"][0] if st["last"] else int(self.clock())
+        return enroll.sign_enrollment(self._key, self.settings["CHAIN_ID"], sbt, applicant, st["total_mwh"],
+                                      start_time)
 
     # -- 1. close the hour ---------------------------------------------------------------------
     def _close_hours(self, now):

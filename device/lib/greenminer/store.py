@@ -10,12 +10,14 @@ Layout under the directory::
 
     state.json          totals, last sample, hour cache, seq, prev batch, counters, ...
     outbox/<seq>.json   signed batches not yet acknowledged by the gateway
+    enrollment.json     the device's signed enrollment, when the settings name an applicant
 """
 
 import json
 import os
 
 STATE = "state.json"
+ENROLLMENT = "enrollment.json"
 OUTBOX = "outbox"
 TMP = ".tmp"
 
@@ -119,6 +121,10 @@ class Store:
     def save_state(self, state):
         """Save the state dict atomically."""
         self.write_json(_join(self.directory, STATE), state)
+
+    def write_enrollment(self, enrollment):
+        """Save the signed enrollment (``Miner.enrollment``) where the miner's wallet reads it."""
+        self.write_json(_join(self.directory, ENROLLMENT), enrollment)
 
     # -- outbox ---------------------------------------------------------------------------------
     def _batch_path(self, seq):
