@@ -69,6 +69,7 @@ def test_vote__seated_in_proposal_block_after_it__reverts(chain, dao, dao_member
         dao.propose([call(dao.set_parameter, "quorum_bps", 6_000)], "same block", sender=dao_members[0], gas=GAS)
         dao.execute(seat, sender=dao_members[1], gas=GAS)
     assert dao.is_member(newcomer) and dao.proposals(pid).electorate == 3
+    assert dao.seated_before(newcomer) == pid + 1
     voting(pid)
     for m in dao_members:
         dao.cast_vote(pid, FOR, sender=m)
@@ -85,7 +86,7 @@ def test_vote__seated_in_proposal_block_before_it__counts(chain, dao, dao_member
     with one_block(chain):  # the seat first, then the proposal
         dao.execute(seat, sender=dao_members[1], gas=GAS)
         dao.propose([call(dao.set_parameter, "quorum_bps", 6_000)], "same block", sender=dao_members[0], gas=GAS)
-    assert dao.proposals(pid).electorate == 4
+    assert dao.proposals(pid).electorate == 4 and dao.seated_before(newcomer) == pid
     voting(pid)
     dao.cast_vote(pid, FOR, sender=newcomer)
     assert dao.proposals(pid).for_votes == 1
@@ -211,6 +212,7 @@ def test_execute__grace_lowered_after_queue__expiry_fixed_at_queue(chain, dao, d
     pid = succeeded(call(dao.add_member, newcomer))
     dao.queue(pid, sender=dao_members[0])
     eta = dao.proposals(pid).eta
+    assert dao.proposals(pid).expires == eta + 14 * 86_400
     enact(shorter)
     chain.pending_timestamp = eta + 2 * 3_600  # past eta + the new grace period
     chain.mine()
