@@ -54,6 +54,7 @@ bench: env
 	ape test bench/test_gas_rewards.py -s -q
 	ape test bench/test_gas_pool.py -s -q
 	ape test bench/test_gas_market.py -s -q
+	ape test bench/test_gas_dao.py -s -q
 	python bench/bench_store_ingest.py
 	python bench/bench_device_crypto.py
 	python bench/bench_pogg.py

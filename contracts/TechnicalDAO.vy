@@ -6,9 +6,10 @@
         (target, value, calldata) with a description. After a voting
         delay, members vote For, Against or Abstain during the voting
         period; a proposal succeeds with at least `quorum_bps` of the
-        electorate voting For and more For than Against. A succeeded
-        proposal is queued, and after the timelock delay anyone may execute
-        it, until the grace period expires. The proposer may cancel before
+        electorate voting For (both as they were when it was created) and
+        more For than Against. A succeeded proposal is queued, and after the
+        timelock delay anyone may execute it, until the grace period (as it
+        was when queued) expires. The proposer may cancel before
         voting ends. States follow Compound's GovernorBravo.
         Membership and every parameter change only through an executed
         proposal (the DAO calls itself). The DAO owns every other contract
@@ -16,8 +17,12 @@
         out only through a proposal. It also keeps the module directory
         (name -> address) through which the system finds its contracts, so
         a module update is one proposal.
-@custom:security Time is block time in seconds. Members seated after a
-        proposal was created cannot vote on it (electorate snapshot).
+@custom:security Time is block time in seconds. A proposal is judged by the
+        rules in force when it was created (electorate, who may vote, For votes
+        needed, voting window) or queued (eta, expiry); later changes of the
+        members or the parameters apply only to later proposals. Who may vote
+        is decided by transaction order, not time: a member seated after a
+        proposal was created, even in the same block, cannot vote on it.
 """
 
 # ============================== EVENTS ==============================
@@ -108,7 +113,9 @@ struct Proposal:
     vote_start: uint256  # timestamp [s]
     vote_end: uint256  # timestamp [s], inclusive
     eta: uint256  # timestamp [s] from which it may execute, 0 until queued
+    expires: uint256  # timestamp [s] from which it no longer may, eta + grace_period when queued; 0 until then
     electorate: uint256  # members when created
+    quorum_votes: uint256  # For votes needed: ceil(electorate × quorum_bps / 10 000) when created
     for_votes: uint256
     against_votes: uint256
     abstain_votes: uint256
@@ -121,7 +128,10 @@ proposal_count: public(uint256)
 has_voted: public(HashMap[uint256, HashMap[address, bool]])
 
 member_list: DynArray[address, MAX_MEMBERS]
-member_since: public(HashMap[address, uint256])  # timestamp seated, 0 if not a member
+# Proposal id from which the member may vote (proposal_count + 1 when seated): a member votes
+# on proposal pid iff seated_before[member] <= pid, i.e. seated before pid was created. 0 if not
+# a member.
+seated_before: public(HashMap[address, uint256])
 
 voting_delay: public(uint256)  # seconds from proposal to vote start
 voting_period: public(uint256)  # seconds of voting
@@ -199,26 +209,22 @@ def propose(calls: DynArray[Call, MAX_CALLS], description: String[MAX_DESCRIPTIO
     self.proposal_count = pid
     start: uint256 = block.timestamp + self.voting_delay
     end: uint256 = start + self.voting_period
-    self.proposals[pid] = Proposal(
-        proposer=msg.sender,
-        created=block.timestamp,
-        vote_start=start,
-        vote_end=end,
-        eta=0,
-        electorate=len(self.member_list),
-        for_votes=0,
-        against_votes=0,
-        abstain_votes=0,
-        canceled=False,
-        executed=False,
-    )
+    electorate: uint256 = len(self.member_list)
+    # A new id's fields are all zero: only the non-zero ones are written (each write of a zero
+    # would cost a storage access for nothing). The rest (eta, expires, votes, flags) start at 0.
+    self.proposals[pid].proposer = msg.sender
+    self.proposals[pid].created = block.timestamp
+    self.proposals[pid].vote_start = start
+    self.proposals[pid].vote_end = end
+    self.proposals[pid].electorate = electorate
+    self.proposals[pid].quorum_votes = self._quorum(electorate)
     self.proposal_calls[pid] = calls
     log ProposalCreated(
         proposal_id=pid,
         proposer=msg.sender,
         vote_start=start,
         vote_end=end,
-        electorate=len(self.member_list),
+        electorate=electorate,
         description=description,
     )
     i: uint256 = 0
@@ -231,14 +237,14 @@ def propose(calls: DynArray[Call, MAX_CALLS], description: String[MAX_DESCRIPTIO
 @external
 def cast_vote(proposal_id: uint256, support: uint8, reason: String[MAX_REASON] = ""):
     """
-    @notice Vote on an active proposal, once.
+    @notice Vote on an active proposal, once, if seated before it was created.
     @param proposal_id The proposal.
     @param support 0 Against, 1 For, 2 Abstain.
     @param reason Optional explanation, logged.
     """
     self._check_member(msg.sender)
     assert self._state(proposal_id) == ACTIVE, "dao: voting is closed"
-    assert self.member_since[msg.sender] <= self.proposals[proposal_id].created, "dao: seated after proposal"
+    assert self.seated_before[msg.sender] <= proposal_id, "dao: seated after proposal"
     assert not self.has_voted[proposal_id][msg.sender], "dao: already voted"
     assert support <= VOTE_ABSTAIN, "dao: bad support value"
     self.has_voted[proposal_id][msg.sender] = True
@@ -254,12 +260,14 @@ def cast_vote(proposal_id: uint256, support: uint8, reason: String[MAX_REASON] =
 @external
 def queue(proposal_id: uint256):
     """
-    @notice Start the timelock of a succeeded proposal; anyone may call.
+    @notice Start the timelock of a succeeded proposal; anyone may call. Its eta and
+        expiry (eta + grace_period) are fixed now.
     @param proposal_id The proposal.
     """
     assert self._state(proposal_id) == SUCCEEDED, "dao: proposal not succeeded"
     eta: uint256 = block.timestamp + self.timelock_delay
     self.proposals[proposal_id].eta = eta
+    self.proposals[proposal_id].expires = eta + self.grace_period
     log ProposalQueued(proposal_id=proposal_id, eta=eta)
 
 
@@ -323,14 +331,15 @@ def remove_member(member: address):
             self.member_list[i] = self.member_list[n - 1]
             self.member_list.pop()
             break
-    self.member_since[member] = 0
+    self.seated_before[member] = 0
     log MemberRemoved(member=member)
 
 
 @external
 def set_parameter(name: String[32], new_value: uint256):
     """
-    @notice Change a governance parameter (only through a proposal).
+    @notice Change a governance parameter (only through a proposal). Proposals already
+        created keep their voting window and quorum, queued ones their eta and expiry.
     @param name voting_delay, voting_period, timelock_delay, grace_period [s] or quorum_bps [bps].
     @param new_value The new value.
     """
@@ -388,18 +397,19 @@ def is_member(account: address) -> bool:
     @param account Any address.
     @return bool Whether it holds a seat.
     """
-    return self.member_since[account] != 0
+    return self.seated_before[account] != 0
 
 
 @external
 @view
 def quorum(proposal_id: uint256) -> uint256:
     """
-    @notice For votes needed by a proposal: ceil(electorate × quorum_bps / 10 000).
+    @notice For votes needed by a proposal: ceil(electorate × quorum_bps / 10 000), with
+        the quorum_bps in force when it was created.
     @param proposal_id The proposal.
     @return uint256 Votes.
     """
-    return self._quorum(self.proposals[proposal_id].electorate)
+    return self.proposals[proposal_id].quorum_votes
 
 
 # ============================= INTERNAL =============================
@@ -407,7 +417,7 @@ def quorum(proposal_id: uint256) -> uint256:
 @internal
 @view
 def _check_member(account: address):
-    assert self.member_since[account] != 0, "dao: not a member"
+    assert self.seated_before[account] != 0, "dao: not a member"
 
 
 @internal
@@ -419,10 +429,10 @@ def _check_self():
 @internal
 def _add_member(member: address):
     assert member != empty(address), "dao: zero member"
-    assert self.member_since[member] == 0, "dao: already a member"
+    assert self.seated_before[member] == 0, "dao: already a member"
     assert len(self.member_list) < MAX_MEMBERS, "dao: too many members"
     self.member_list.append(member)
-    self.member_since[member] = block.timestamp
+    self.seated_before[member] = self.proposal_count + 1
     log MemberAdded(member=member)
 
 
@@ -458,26 +468,30 @@ def _set_module(name: String[32], module: address):
 @internal
 @view
 def _quorum(electorate: uint256) -> uint256:
+    # the current quorum_bps: called only when a proposal is created
     return (electorate * self.quorum_bps + MAX_BPS - 1) // MAX_BPS
 
 
 @internal
 @view
 def _state(proposal_id: uint256) -> uint8:
-    p: Proposal = self.proposals[proposal_id]
-    assert p.proposer != empty(address), "dao: unknown proposal"
-    if p.canceled:
+    # Reads only the proposal's own fields, fixed at creation or queue, never a current
+    # parameter. Field by field rather than the whole struct: each field is a storage read
+    # and most states need only a few of them.
+    assert self.proposals[proposal_id].proposer != empty(address), "dao: unknown proposal"
+    if self.proposals[proposal_id].canceled:
         return CANCELED
-    if p.executed:
+    if self.proposals[proposal_id].executed:
         return EXECUTED
-    if block.timestamp < p.vote_start:
+    if block.timestamp < self.proposals[proposal_id].vote_start:
         return PENDING
-    if block.timestamp <= p.vote_end:
+    if block.timestamp <= self.proposals[proposal_id].vote_end:
         return ACTIVE
-    if p.for_votes <= p.against_votes or p.for_votes < self._quorum(p.electorate):
+    for_votes: uint256 = self.proposals[proposal_id].for_votes
+    if for_votes <= self.proposals[proposal_id].against_votes or for_votes < self.proposals[proposal_id].quorum_votes:
         return DEFEATED
-    if p.eta == 0:
+    if self.proposals[proposal_id].eta == 0:
         return SUCCEEDED
-    if block.timestamp >= p.eta + self.grace_period:
+    if block.timestamp >= self.proposals[proposal_id].expires:
         return EXPIRED
     return QUEUED

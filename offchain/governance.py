@@ -20,9 +20,14 @@ def quorum(electorate, quorum_bps):
     return -(-electorate * quorum_bps // 10_000)
 
 
-def tally_outcome(for_votes, against_votes, electorate, quorum_bps):
-    """"Succeeded" or "Defeated" once voting has ended (twin of `TechnicalDAO._state`'s tally rule)."""
-    passed = for_votes > against_votes and for_votes >= quorum(electorate, quorum_bps)
+def tally_outcome(for_votes, against_votes, quorum_votes):
+    """"Succeeded" or "Defeated" once voting has ended (twin of `TechnicalDAO._state`'s tally rule).
+
+    ``quorum_votes`` is the proposal's own quorum, fixed when it was created:
+    ``quorum(electorate, quorum_bps)`` with the ``quorum_bps`` of that moment (``dao.quorum(pid)``).
+    A later change of ``quorum_bps`` does not move it.
+    """
+    passed = for_votes > against_votes and for_votes >= quorum_votes
     return "Succeeded" if passed else "Defeated"
 
 

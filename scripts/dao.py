@@ -76,6 +76,8 @@ def vote(account, proposal_id, support, reason):
     state = state_name(dao, proposal_id)
     if state != "Active":
         raise click.ClickException(f"proposal {proposal_id} is {state}, not open for votes")
+    if dao.seated_before(account) > proposal_id:
+        raise click.ClickException(f"{account.address} was seated after proposal {proposal_id} was created and cannot vote on it")
     if dao.has_voted(proposal_id, account):
         raise click.ClickException(f"{account.address} already voted on proposal {proposal_id}")
     dao.cast_vote(proposal_id, SUPPORT[support], reason, sender=account)
@@ -92,7 +94,8 @@ def queue(account, proposal_id):
     if (state := state_name(dao, proposal_id)) != "Succeeded":
         raise click.ClickException(f"proposal {proposal_id} is {state}, only a Succeeded one can be queued")
     tx = dao.queue(proposal_id, sender=account)
-    click.echo(f"proposal {proposal_id} queued, executable from {when(tx.decode_logs(dao.ProposalQueued)[0].eta)}")
+    eta, expires = tx.decode_logs(dao.ProposalQueued)[0].eta, dao.proposals(proposal_id).expires
+    click.echo(f"proposal {proposal_id} queued, executable from {when(eta)} until {when(expires)}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -151,9 +154,9 @@ def show(proposal_id):
         click.echo(f"  description: {created[0].description}")
     click.echo(f"  proposer:    {p.proposer}")
     click.echo(f"  voting:      {when(p.vote_start)} .. {when(p.vote_end)}")
-    click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; quorum {dao.quorum(proposal_id)} of {p.electorate}")
+    click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; quorum {dao.quorum(proposal_id)} of {p.electorate} (fixed at creation)")
     if p.eta:
-        click.echo(f"  executable:  from {when(p.eta)}")
+        click.echo(f"  executable:  from {when(p.eta)} until {when(p.expires)} (fixed when queued)")
     for i, c in enumerate(dao.calls(proposal_id)):
         target = names.get(c.target, c.target)
         decoded = _decode_call(system, c.target, bytes(c.data))

@@ -8,56 +8,9 @@ from offchain.governance import SUPPORT, call, state_name
 AGAINST, FOR, ABSTAIN = SUPPORT["against"], SUPPORT["for"], SUPPORT["abstain"]
 
 
-@pytest.fixture
-def propose(dao, dao_members):
-    """Create a proposal from the first member; returns its id."""
-
-    def make(*calls, sender=None, description="raise the quorum"):
-        calls = list(calls) or [call(dao.set_parameter, "quorum_bps", 6_000)]
-        tx = dao.propose(calls, description, sender=sender or dao_members[0])
-        return tx.decode_logs(dao.ProposalCreated)[0].proposal_id
-
-    return make
-
-
-@pytest.fixture
-def voting(chain, dao):
-    """Move the clock into the voting period of a proposal."""
-
-    def move(pid):
-        chain.pending_timestamp = max(chain.pending_timestamp, dao.proposals(pid).vote_start)
-        chain.mine()
-
-    return move
-
-
-@pytest.fixture
-def after_vote(chain, dao):
-    def move(pid):
-        chain.pending_timestamp = dao.proposals(pid).vote_end + 1
-        chain.mine()
-
-    return move
-
-
-@pytest.fixture
-def succeeded(dao, dao_members, propose, voting, after_vote):
-    """A proposal every member voted For, voting over."""
-
-    def make(*calls):
-        pid = propose(*calls)
-        voting(pid)
-        for m in dao_members:
-            dao.cast_vote(pid, FOR, sender=m)
-        after_vote(pid)
-        return pid
-
-    return make
-
-
 def test_constructor__seats_members_and_parameters(dao, dao_members, sbt):
     assert dao.members() == [m.address for m in dao_members]
-    assert all(dao.is_member(m) for m in dao_members)
+    assert all(dao.is_member(m) and dao.seated_before(m) == 1 for m in dao_members)
     assert dao.voting_delay() == 3_600 and dao.voting_period() == 3 * 86_400
     assert dao.quorum_bps() == 5_000 and dao.timelock_delay() == 86_400 and dao.grace_period() == 14 * 86_400
     assert dao.modules("sbt") == sbt.address
@@ -117,6 +70,7 @@ def test_full_ballot__states_in_order_and_execution(chain, dao, dao_members, pro
     tx = dao.queue(pid, sender=dao_members[2])
     eta = tx.decode_logs(dao.ProposalQueued)[0].eta
     assert state_name(dao, pid) == "Queued" and dao.proposals(pid).eta == eta
+    assert dao.proposals(pid).expires == eta + dao.grace_period()
     chain.pending_timestamp = eta
     tx = dao.execute(pid, sender=dao_members[1])
     assert len(tx.decode_logs(dao.ProposalExecuted)) == 1
@@ -182,6 +136,7 @@ def test_vote__member_seated_after_proposal__reverts(chain, dao, dao_members, ac
     chain.pending_timestamp += dao.timelock_delay()
     dao.execute(seat, sender=dao_members[0])
     assert dao.is_member(newcomer) and dao.proposals(pid).electorate == 3
+    assert dao.seated_before(newcomer) == pid + 1  # votes from the next proposal on
     voting(pid)
     assert state_name(dao, pid) == "Active"
     with ape.reverts("dao: seated after proposal"):
