@@ -9,6 +9,7 @@ from storage_kit import deploy_market
 
 DEVICE_KEYS = [0xD1CE_0000 + i for i in range(1, 4)]
 METER_KEYS = [0x3E7E_0000 + i for i in range(1, 3)]
+ATTACKER_DEVICE_KEY = 0xBAD0_0001  # an admitted device in the attacker's hands
 
 
 
@@ -34,6 +35,12 @@ def token(market, miner):
 @pytest.fixture
 def other_token(market, other_miner):
     return market.admit(other_miner, DEVICE_KEYS[1])
+
+
+@pytest.fixture
+def attacker_token(market, attacker):
+    """The attacker's own admitted token: any miner may turn against another."""
+    return market.admit(attacker, ATTACKER_DEVICE_KEY)
 
 
 @pytest.fixture

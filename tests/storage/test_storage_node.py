@@ -6,7 +6,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from conftest import DEVICE_KEYS, METER_KEYS
+from conftest import ATTACKER_DEVICE_KEY, DEVICE_KEYS, METER_KEYS
 from greenminer import meter as device_meter
 from offchain import meter
 from storage_kit import DELIVERED_OUT, HOUR, NODE_CAPACITY, RECEIVED, SENT
@@ -185,6 +185,27 @@ def test_record_delivery__refused__reverts_and_keeps_what_was_accepted(
         market.storage.record_delivery(*args, sender=stranger)
     assert (market.storage.nodes(node).unpaid_mwh, market.storage.credit_of(token)) == before
     assert market.storage.delivery(kept).received_mwh == 400
+
+
+@pytest.mark.xfail(strict=True, reason="the hole: a 'received' statement names no device, so any device's "
+                                      "'sent' pairs with it and takes the credit")
+def test_record_delivery__attackers_sent_with_the_victims_received__refused_and_the_pair_records_to_the_victim(
+    market, token, attacker_token, node, attacker, stranger
+):
+    # The victim's genuine pair, signed but not yet submitted.
+    victim = market.delivery_args(token, node, 2_000_000, 1_900_000)
+    node_, delivery_id, start, end, _, _, received, received_signature = victim
+    # The attacker signs its own "sent" for the same node, delivery id and period, at zero loss,
+    # and races the victim's "received" in first.
+    own_sent = market.sign(ATTACKER_DEVICE_KEY, node, delivery_id, start, end, received, SENT)
+    with ape.reverts("storage: not the node's meter"):
+        market.storage.record_delivery(node, delivery_id, start, end, received, own_sent, received,
+                                       received_signature, sender=attacker)
+    assert market.storage.credit_of(attacker_token) == 0
+    tx = market.storage.record_delivery(*victim, sender=stranger)
+    [e] = tx.decode_logs(market.storage.Delivered)
+    assert (e.token_id, e.received_mwh) == (token, 1_900_000)
+    assert market.storage.credit_of(token) == 1_900_000
 
 
 def test_record_delivery__fills_the_node_exactly(market, token, node, stranger):
