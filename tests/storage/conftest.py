@@ -54,6 +54,12 @@ def other_node(market):
 
 
 @pytest.fixture
+def other_storage(project, owner, market):
+    """A second StorageNode on the same chain, SBT and ENERGY: another EIP-712 domain."""
+    return owner.deploy(project.StorageNode, market.sbt, market.energy)
+
+
+@pytest.fixture
 def tokenized(market, token, node, miner):
     """The miner has delivered 10 kWh (9.6 kWh received) into the node and been paid: ENERGY exists."""
     key = market.deliver(token, node, 10_000_000, 9_600_000, sender=miner)
