@@ -5,8 +5,9 @@
 @notice The DAO registers storage nodes (meter key, capacity in mWh,
         location) and may suspend them. Energy enters a node as a delivery
         from a miner, recorded from two signed meter statements for the same
-        delivery id and period: what the miner's device sent and what the
-        node's meter received (received <= sent; the loss is the difference).
+        delivery id, period and device: what the miner's device sent and what
+        the node's meter received from that device (received <= sent; the
+        loss is the difference).
         Received energy is credited to the miner, pending payment; the
         PaymentDesk reserves credited deliveries for a request, releases them
         when the DAO rejects it, and settles them when it approves (ENERGY is
@@ -19,9 +20,13 @@
         Parity, per node and in total: stored = tokenized + unpaid credit,
         and the sum of tokenized energy over all nodes = ENERGY supply.
 @custom:security Meter statements are EIP-712 typed data (domain
-        "GreenEnergyMiners", version "1", this contract): replay is barred
-        by the delivery id (per node) and the request id, not by the
-        signature bytes.
+        "GreenEnergyMiners", version "1", this chain, this contract): replay
+        is barred by the delivery id (per node) and the request id, not by
+        the signature bytes. Each statement names its counterpart (`party`):
+        the meter's "received" names the device it received from, the
+        device's "sent" names itself and the meter's "delivered out" names
+        the request's buyer, so no statement pairs with another device's or
+        serves another buyer's request.
 """
 
 from snekmate.auth import ownable as ow
@@ -113,8 +118,9 @@ SENT: constant(uint8) = 0  # by the miner's device: energy sent into the node
 RECEIVED: constant(uint8) = 1  # by the node's meter: energy received from the miner
 DELIVERED_OUT: constant(uint8) = 2  # by the node's meter: energy delivered out for a request
 
+# party: the miner's device (kinds SENT and RECEIVED), the request's buyer (DELIVERED_OUT)
 STATEMENT_TYPEHASH: constant(bytes32) = keccak256(
-    "MeterStatement(uint256 node,uint256 id,uint64 periodStart,uint64 periodEnd,uint128 energy,uint8 kind)"
+    "MeterStatement(uint256 node,uint256 id,address party,uint64 periodStart,uint64 periodEnd,uint128 energy,uint8 kind)"
 )
 
 # Delivery status
@@ -245,6 +251,7 @@ def set_node_active(node: uint256, active: bool):
 def record_delivery(
     node: uint256,
     delivery_id: uint256,
+    device: address,
     period_start: uint256,
     period_end: uint256,
     sent_mwh: uint256,
@@ -254,10 +261,14 @@ def record_delivery(
 ) -> uint256:
     """
     @notice Record a delivery from a miner into a node from its two signed
-            meter statements; anyone may submit them. The received energy is
-            credited to the miner whose device signed the sent statement.
+            meter statements; anyone may submit them. Both name the miner's
+            device as their party: the device signs what it sent, the node's
+            meter what it received from that device. The received energy is
+            credited to the device's miner.
     @param node The node id.
     @param delivery_id The node's id of this delivery, 1 .. 2**64 - 1.
+    @param device The miner's device: the sent statement's signer and the
+           party of both statements.
     @param period_start Start of the delivery [s].
     @param period_end End of the delivery [s], not in the future.
     @param sent_mwh Energy sent by the miner [mWh], signed by its device.
@@ -275,15 +286,15 @@ def record_delivery(
     assert received_mwh <= sent_mwh, "storage: received exceeds sent"
     assert sent_mwh <= MASK_128, "storage: bad amount"
     assert n.tokenized_mwh + n.unpaid_mwh + received_mwh <= n.capacity_mwh, "storage: node full"
-    device: address = self._signer(
-        self._statement_digest(node, delivery_id, period_start, period_end, sent_mwh, SENT), sent_signature
-    )
+    assert self._signer(
+        self._statement_digest(node, delivery_id, device, period_start, period_end, sent_mwh, SENT), sent_signature
+    ) == device, "storage: sent not signed by the device"
     token_id: uint256 = staticcall IMinerSBT(SBT).token_of_device(device)
     assert token_id != 0, "storage: sender not a miner's device"
     assert staticcall IMinerSBT(SBT).is_active(token_id), "storage: miner not active"
     assert token_id <= MASK_64, "storage: token id too large"
     meter: address = self._signer(
-        self._statement_digest(node, delivery_id, period_start, period_end, received_mwh, RECEIVED),
+        self._statement_digest(node, delivery_id, device, period_start, period_end, received_mwh, RECEIVED),
         received_signature,
     )
     assert meter == n.meter, "storage: not the node's meter"
@@ -333,8 +344,9 @@ def fill(
 ):
     """
     @notice Fill an open request with the node meter's signed statement of
-            the energy delivered out; anyone may submit it. The delivered
-            ENERGY is burned, the rest refunded to the buyer.
+            the energy delivered out to the request's buyer (its party);
+            anyone may submit it. The delivered ENERGY is burned, the rest
+            refunded to the buyer.
     @param request_id The request.
     @param delivered_mwh Energy delivered out [mWh], at most the amount asked.
     @param period_start Start of the delivery out [s], not before the request.
@@ -350,7 +362,7 @@ def fill(
     assert r.created <= period_start and period_start < period_end and period_end <= block.timestamp, \
         "storage: bad period"
     meter: address = self._signer(
-        self._statement_digest(r.node, request_id, period_start, period_end, delivered_mwh, DELIVERED_OUT),
+        self._statement_digest(r.node, request_id, r.buyer, period_start, period_end, delivered_mwh, DELIVERED_OUT),
         signature,
     )
     assert meter == n.meter, "storage: not the node's meter"
@@ -548,19 +560,26 @@ def free_capacity_mwh(node: uint256) -> uint256:
 @external
 @view
 def statement_digest(
-    node: uint256, id: uint256, period_start: uint256, period_end: uint256, energy_mwh: uint256, kind: uint8
+    node: uint256,
+    id: uint256,
+    party: address,
+    period_start: uint256,
+    period_end: uint256,
+    energy_mwh: uint256,
+    kind: uint8,
 ) -> bytes32:
     """
     @notice The EIP-712 digest a device or meter signs.
     @param node The node id.
     @param id The delivery id (kinds 0, 1) or the request id (kind 2).
+    @param party The miner's device (kinds 0, 1) or the request's buyer (kind 2).
     @param period_start Start [s].
     @param period_end End [s].
     @param energy_mwh Energy in mWh.
     @param kind 0 sent (device), 1 received (meter), 2 delivered out (meter).
     @return bytes32 The digest.
     """
-    return self._statement_digest(node, id, period_start, period_end, energy_mwh, kind)
+    return self._statement_digest(node, id, party, period_start, period_end, energy_mwh, kind)
 
 
 # ============================= INTERNAL =============================
@@ -631,14 +650,20 @@ def _set_status(key: uint256, meta: uint256, status: uint8):
 @internal
 @view
 def _statement_digest(
-    node: uint256, id: uint256, period_start: uint256, period_end: uint256, energy_mwh: uint256, kind: uint8
+    node: uint256,
+    id: uint256,
+    party: address,
+    period_start: uint256,
+    period_end: uint256,
+    energy_mwh: uint256,
+    kind: uint8,
 ) -> bytes32:
     """
-    @dev EIP-712 digest of MeterStatement(node, id, periodStart, periodEnd, energy, kind).
+    @dev EIP-712 digest of MeterStatement(node, id, party, periodStart, periodEnd, energy, kind).
     """
     assert period_start <= MASK_64 and period_end <= MASK_64 and energy_mwh <= MASK_128, "storage: bad statement"
     return eip712._hash_typed_data_v4(
-        keccak256(abi_encode(STATEMENT_TYPEHASH, node, id, period_start, period_end, energy_mwh, kind))
+        keccak256(abi_encode(STATEMENT_TYPEHASH, node, id, party, period_start, period_end, energy_mwh, kind))
     )
 
 

@@ -3,7 +3,8 @@ Meter statements for the energy market, off-chain: the EIP-712 reference and the
 
 A statement says how much energy [mWh] moved over a period [s]: sent into a storage node
 (signed by the miner's device), received by the node (its meter), or delivered out for a
-request (its meter). Devices and meters sign with ``greenminer.meter``; this module is the
+request (its meter). Each names its counterpart, ``party``: the miner's device (sent,
+received) or the request's buyer (delivered out). Devices and meters sign with ``greenminer.meter``; this module is the
 independent reference (eth-account's typed data) and reads the statements the miner and
 node commands take as files (the JSON objects ``greenminer.meter.sign_statement`` returns).
 """
@@ -11,7 +12,7 @@ node commands take as files (the JSON objects ``greenminer.meter.sign_statement`
 import json
 from typing import NamedTuple
 
-from eth_utils import to_checksum_address
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from offchain.batch import DOMAIN_NAME, DOMAIN_VERSION, EIP712_TYPES, UINT64_MAX, UINT128_MAX
 
@@ -23,6 +24,7 @@ STATEMENT_TYPES = {
     "MeterStatement": [
         {"name": "node", "type": "uint256"},
         {"name": "id", "type": "uint256"},
+        {"name": "party", "type": "address"},
         {"name": "periodStart", "type": "uint64"},
         {"name": "periodEnd", "type": "uint64"},
         {"name": "energy", "type": "uint128"},
@@ -32,10 +34,12 @@ STATEMENT_TYPES = {
 
 
 class Statement(NamedTuple):
-    """One signed meter statement: node, id, period [s], energy [mWh], kind, 65-byte signature."""
+    """One signed meter statement: node, id, party (checksum address), period [s], energy [mWh],
+    kind, 65-byte signature."""
 
     node: int
     id: int
+    party: str
     period_start: int
     period_end: int
     energy_mwh: int
@@ -43,8 +47,31 @@ class Statement(NamedTuple):
     signature: bytes
 
 
-def typed_data(chain_id, storage, node, id_, period_start, period_end, energy_mwh, kind):
-    """A statement as EIP-712 typed data in eth-account's ``full_message`` form."""
+def typed_data(chain_id, storage, node, id_, party, period_start, period_end, energy_mwh, kind):
+    """A statement as EIP-712 typed data in eth-account's ``full_message`` form.
+
+    Parameters
+    ----------
+    chain_id : int
+        EIP-155 chain id.
+    storage : str
+        The StorageNode contract (the domain's verifyingContract).
+    node, id_ : int
+        The node id; the delivery id (sent, received) or the request id (delivered out).
+    party : str
+        The miner's device (sent, received) or the request's buyer (delivered out).
+    period_start, period_end : int
+        The period [s].
+    energy_mwh : int
+        Energy [mWh].
+    kind : int
+        SENT, RECEIVED or DELIVERED_OUT.
+
+    Returns
+    -------
+    dict
+        ``types``, ``primaryType``, ``domain`` and ``message``.
+    """
     return {
         "types": STATEMENT_TYPES,
         "primaryType": "MeterStatement",
@@ -57,6 +84,7 @@ def typed_data(chain_id, storage, node, id_, period_start, period_end, energy_mw
         "message": {
             "node": node,
             "id": id_,
+            "party": to_checksum_address(party),
             "periodStart": period_start,
             "periodEnd": period_end,
             "energy": energy_mwh,
@@ -77,6 +105,11 @@ def _parse_statement(obj, kind):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < bound:
             raise ValueError(f"meter: field {name!r} must be an integer in [0, {bound})")
         values[name] = value
+    party = obj.get("party")
+    if not (isinstance(party, str) and party.startswith("0x") and is_hex_address(party)
+            and (party[2:] in (party[2:].lower(), party[2:].upper()) or is_checksum_address(party))):
+        raise ValueError("meter: field 'party' must be a 0x address (20 bytes hex, checksum if mixed case)")
+    values["party"] = to_checksum_address(party)
     if values["kind"] != kind:
         raise ValueError(f"meter: expected a {KIND_NAMES[kind]!r} statement, got {KIND_NAMES[values['kind']]!r}")
     signature = obj.get("signature", "")

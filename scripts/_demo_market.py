@@ -40,9 +40,10 @@ def deliver_surplus(chain, system, miners, admitted, start, fleet_seed):
             received = sent - sent * loss_bps // 10_000
             meter_priv = simulator.device_key(METER_SEED, node - 1)
             tx = storage.record_delivery(
-                node, delivery_id, *period,
-                sent, _sign(device_priv, chain, storage, node, delivery_id, *period, sent, meter.SENT),
-                received, _sign(meter_priv, chain, storage, node, delivery_id, *period, received, meter.RECEIVED),
+                node, delivery_id, device, *period,
+                sent, _sign(device_priv, chain, storage, node, delivery_id, device, *period, sent, meter.SENT),
+                received, _sign(meter_priv, chain, storage, node, delivery_id, device, *period, received,
+                                meter.RECEIVED),
                 sender=miners[i],
             )
             d = tx.decode_logs(storage.Delivered)[0]
@@ -132,7 +133,7 @@ def trade_and_take_out(chain, system, members, miners, buyer, ballot):
     delivered = bought * 97 // 100  # the meter stops 3 % short: the rest is refunded
     period = (r.created, chain.pending_timestamp - 1)
     meter_priv = simulator.device_key(METER_SEED, 0)
-    sig = _sign(meter_priv, chain, storage, 1, request_id, *period, delivered, meter.DELIVERED_OUT)
+    sig = _sign(meter_priv, chain, storage, 1, request_id, r.buyer, *period, delivered, meter.DELIVERED_OUT)
     supply = energy.totalSupply()
     tx = storage.fill(request_id, delivered, *period, sig, sender=buyer)
     f = tx.decode_logs(storage.EnergyFilled)[0]

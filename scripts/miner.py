@@ -134,7 +134,8 @@ slippage_option = click.option("--slippage-bps", type=click.IntRange(0, 10_000),
 @click.option("--sent", "sent_path", required=True, type=click.Path(dir_okay=False),
               help="Your device's signed 'sent' statement (JSON).")
 @click.option("--received", "received_path", required=True, type=click.Path(dir_okay=False),
-              help="The node meter's signed 'received' statement (JSON), same delivery id and period.")
+              help="The node meter's signed 'received' statement (JSON): same delivery id and period, "
+                   "naming your device.")
 def sell(account, sent_path, received_path):
     """Record a delivery of energy into a storage node; it is credited to you, pending payment."""
     storage = load_system()["storage"]
@@ -142,9 +143,11 @@ def sell(account, sent_path, received_path):
     same = ("node", "id", "period_start", "period_end")
     if any(getattr(sent, f) != getattr(received, f) for f in same):
         raise click.ClickException("the two statements are not for the same node, delivery id and period")
+    if sent.party != received.party:
+        raise click.ClickException(f"{received_path} names device {received.party}, {sent_path} device {sent.party}")
     if received.energy_mwh > sent.energy_mwh:
         raise click.ClickException(f"received {received.energy_mwh} mWh exceeds sent {sent.energy_mwh} mWh")
-    tx = transact(storage.record_delivery, sent.node, sent.id, sent.period_start, sent.period_end,
+    tx = transact(storage.record_delivery, sent.node, sent.id, sent.party, sent.period_start, sent.period_end,
                   sent.energy_mwh, sent.signature, received.energy_mwh, received.signature, sender=account)
     d = tx.decode_logs(storage.Delivered)[0]
     click.echo(f"delivery {d.delivery_id} into node {d.node} credited to token {d.token_id}: sent {d.sent_mwh} mWh, "

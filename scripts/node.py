@@ -97,6 +97,8 @@ def fill(account, request_id, path):
     if s.id != request_id or s.node != r.node:
         raise click.ClickException(f"{path} is for request {s.id} at node {s.node}, not request {request_id} "
                                    f"at node {r.node}")
+    if s.party != r.buyer:
+        raise click.ClickException(f"{path} names {s.party}, not the request's buyer {r.buyer}")
     if s.energy_mwh > r.amount_mwh:
         raise click.ClickException(f"{path} states {s.energy_mwh} mWh, more than the {r.amount_mwh} requested")
     tx = transact(storage.fill, request_id, s.energy_mwh, s.period_start, s.period_end, s.signature,

@@ -23,8 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import greenminer
-from greenminer import batch, secp256k1, sha256
+from greenminer import batch, meter, secp256k1, sha256
 from greenminer.keccak import RATE, absorb, keccak256
+from offchain import meter as ref_meter
 from offchain.batch import typed_data
 
 N = secp256k1.N
@@ -547,6 +548,54 @@ def test_sign_batch__wrong_reading_count__raises(count):
 
 
 # ----------------------------------------------------------------------------
+# Meter statements (StorageNode)
+# ----------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(
+    priv=private_keys,
+    chain_id=st.integers(min_value=1, max_value=2**64),
+    storage=addresses,
+    node=st.integers(min_value=0, max_value=2**256 - 1),
+    id_=st.integers(min_value=0, max_value=2**256 - 1),
+    party=addresses,
+    start=uint64,
+    end=uint64,
+    energy=st.integers(min_value=0, max_value=2**128 - 1),
+    kind=st.sampled_from([meter.RECEIVED, meter.DELIVERED_OUT]),
+)
+def test_sign_statement__random_statements__match_eth_account(
+    priv, chain_id, storage, node, id_, party, start, end, energy, kind
+):
+    out = meter.sign_statement(priv, chain_id, storage, node, id_, party, start, end, energy, kind)
+    typed = encode_typed_data(full_message=ref_meter.typed_data(chain_id, storage, node, id_, party, start,
+                                                                end, energy, kind))
+    assert meter.statement_digest(chain_id, storage, node, id_, party, start, end, energy, kind) == (
+        _hash_eip191_message(typed))
+    assert out["party"] == "0x" + party.hex()
+    assert out["signer"] == Account.from_key(_key_bytes(priv)).address.lower()
+    assert out["signature"] == "0x" + bytes(Account.sign_message(typed, _key_bytes(priv)).signature).hex()
+
+
+@settings(max_examples=20, deadline=None)
+@given(priv=private_keys, chain_id=st.integers(min_value=1, max_value=2**64), storage=addresses)
+def test_sign_statement__sent_naming_its_device__matches_eth_account(priv, chain_id, storage):
+    device = Account.from_key(_key_bytes(priv)).address
+    out = meter.sign_statement(priv, chain_id, storage, 1, 101, device, 1_751_328_000, 1_751_414_400, 93_500,
+                               meter.SENT)
+    typed = encode_typed_data(full_message=ref_meter.typed_data(chain_id, storage, 1, 101, device, 1_751_328_000,
+                                                                1_751_414_400, 93_500, meter.SENT))
+    assert out["party"] == out["signer"] == device.lower()
+    assert out["signature"] == "0x" + bytes(Account.sign_message(typed, _key_bytes(priv)).signature).hex()
+
+
+def test_sign_statement__sent_naming_another_device__raises():
+    other = Account.from_key(_key_bytes(0xD1CE_0002)).address
+    with pytest.raises(ValueError, match="names its own device"):
+        meter.sign_statement(0xD1CE_0001, 1, bytes(20), 1, 1, other, 0, 1, 1, meter.SENT)
+
+
+# ----------------------------------------------------------------------------
 # CircuitPython compatibility of the package source
 # ----------------------------------------------------------------------------
 
@@ -637,7 +686,7 @@ def test_cpython_only_constructs__allowed_snippet__passes(source):
 def test_package_source__no_cpython_only_constructs():
     package = pathlib.Path(greenminer.__file__).parent
     files = sorted(package.rglob("*.py"))
-    assert {"keccak.py", "sha256.py", "secp256k1.py", "batch.py"} <= {f.name for f in files}
+    assert {"keccak.py", "sha256.py", "secp256k1.py", "batch.py", "meter.py"} <= {f.name for f in files}
     problems = [
         "%s:%s" % (f.relative_to(package), p)
         for f in files

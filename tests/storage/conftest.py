@@ -9,6 +9,7 @@ from storage_kit import deploy_market
 
 DEVICE_KEYS = [0xD1CE_0000 + i for i in range(1, 4)]
 METER_KEYS = [0x3E7E_0000 + i for i in range(1, 3)]
+ATTACKER_DEVICE_KEY = 0xBAD0_0001  # an admitted device in the attacker's hands
 
 
 
@@ -37,6 +38,12 @@ def other_token(market, other_miner):
 
 
 @pytest.fixture
+def attacker_token(market, attacker):
+    """The attacker's own admitted token: any miner may turn against another."""
+    return market.admit(attacker, ATTACKER_DEVICE_KEY)
+
+
+@pytest.fixture
 def node(market):
     return market.register_node(METER_KEYS[0])
 
@@ -44,6 +51,12 @@ def node(market):
 @pytest.fixture
 def other_node(market):
     return market.register_node(METER_KEYS[1], capacity=5_000_000)
+
+
+@pytest.fixture
+def other_storage(project, owner, market):
+    """A second StorageNode on the same chain, SBT and ENERGY: another EIP-712 domain."""
+    return owner.deploy(project.StorageNode, market.sbt, market.energy)
 
 
 @pytest.fixture

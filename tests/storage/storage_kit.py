@@ -6,7 +6,7 @@ own path, a ballot per payment, is what the demo runs). Devices and node meters 
 their statements with the device library (``greenminer.meter``).
 """
 
-from greenminer import meter, secp256k1
+from greenminer import batch, meter, secp256k1
 
 from offchain import market
 from offchain.enroll import send_application
@@ -21,6 +21,11 @@ MIN_PAYMENT_MWH = 1_000  # the desk pays 1 Wh or more
 HOUR = 3_600
 
 SENT, RECEIVED, DELIVERED_OUT = meter.SENT, meter.RECEIVED, meter.DELIVERED_OUT
+
+
+def address_of(priv):
+    """The ``"0x"`` address of a private key (a device's or a meter's)."""
+    return "0x" + secp256k1.address(secp256k1.public_key(priv)).hex()
 
 
 def deploy_market(project, chain, owner, vault, genesis, sbt=None):
@@ -55,7 +60,7 @@ class Market:
     # ------------------------------------------------------------ actors
     def admit(self, wallet, device_priv):
         """Apply with the device key as ``wallet`` and approve; returns the token id."""
-        device = "0x" + secp256k1.address(secp256k1.public_key(device_priv)).hex()
+        device = address_of(device_priv)
         send_application(self.chain, self.sbt, wallet, device_priv, CAPACITY_W, 39_742_000, -105_178_000,
                          "ipfs://miner")
         self.sbt.approve_application(self.sbt.application_count(), sender=self.owner)
@@ -64,7 +69,7 @@ class Market:
         return token
 
     def register_node(self, meter_priv, capacity=NODE_CAPACITY, lat=39_740_000, lon=-105_170_000):
-        meter_address = "0x" + secp256k1.address(secp256k1.public_key(meter_priv)).hex()
+        meter_address = address_of(meter_priv)
         tx = self.storage.register_node(meter_address, capacity, lat, lon, sender=self.owner)
         node = tx.decode_logs(self.storage.NodeRegistered)[0].node
         self.meter_key[node] = meter_priv
@@ -72,24 +77,29 @@ class Market:
         return node
 
     # -------------------------------------------------------- statements
-    def sign(self, priv, node, id_, start, end, energy_mwh, kind):
-        """65-byte signature of a meter statement by ``priv``."""
-        s = meter.sign_statement(priv, self.chain.chain_id, self.storage.address, node, id_, start, end,
-                                 energy_mwh, kind)
-        return bytes.fromhex(s["signature"][2:])
+    def sign(self, priv, node, id_, party, start, end, energy_mwh, kind, chain_id=None, storage=None):
+        """65-byte signature by ``priv`` of a meter statement, whatever it says (an attacker's too:
+        ``greenminer.meter.sign_statement`` would refuse a "sent" naming another device).
+        ``chain_id`` and ``storage`` default to this chain and this StorageNode."""
+        chain_id = self.chain.chain_id if chain_id is None else chain_id
+        storage = self.storage.address if storage is None else storage
+        digest = meter.statement_digest(chain_id, storage, node, id_, party, start, end, energy_mwh, kind)
+        return batch.signature_bytes(*secp256k1.sign(digest, priv))
 
     def delivery_args(self, token, node, sent, received, delivery_id=None, start=None, end=None,
-                      device_priv=None, meter_priv=None):
-        """Arguments of ``StorageNode.record_delivery``, both statements signed."""
+                      device_priv=None, meter_priv=None, device=None):
+        """Arguments of ``StorageNode.record_delivery``, both statements signed and naming ``device``
+        (by default the signer of "sent", the token's device)."""
         if delivery_id is None:
             delivery_id = self.next_delivery[node]
         end = self.chain.pending_timestamp - 60 if end is None else end
         start = end - HOUR if start is None else start
         device_priv = self.device_key[token] if device_priv is None else device_priv
         meter_priv = self.meter_key[node] if meter_priv is None else meter_priv
-        return (node, delivery_id, start, end,
-                sent, self.sign(device_priv, node, delivery_id, start, end, sent, SENT),
-                received, self.sign(meter_priv, node, delivery_id, start, end, received, RECEIVED))
+        device = address_of(device_priv) if device is None else device
+        return (node, delivery_id, device, start, end,
+                sent, self.sign(device_priv, node, delivery_id, device, start, end, sent, SENT),
+                received, self.sign(meter_priv, node, delivery_id, device, start, end, received, RECEIVED))
 
     def deliver(self, token, node, sent, received, sender, **kw):
         """Record a delivery; returns its key."""
@@ -109,14 +119,16 @@ class Market:
         request_id = self.request_payment(token, keys, sender)
         return self.desk.approve(request_id, sender=self.owner)
 
-    def fill_args(self, request_id, delivered, start=None, end=None, meter_priv=None):
-        """Arguments of ``StorageNode.fill``, signed by the node's meter."""
+    def fill_args(self, request_id, delivered, start=None, end=None, meter_priv=None, buyer=None):
+        """Arguments of ``StorageNode.fill``, signed by the node's meter and naming ``buyer`` (by
+        default the request's)."""
         r = self.storage.requests(request_id)
         end = self.chain.pending_timestamp - 1 if end is None else end
         start = r.created if start is None else start
         meter_priv = self.meter_key[r.node] if meter_priv is None else meter_priv
+        buyer = r.buyer if buyer is None else buyer
         return (request_id, delivered, start, end,
-                self.sign(meter_priv, r.node, request_id, start, end, delivered, DELIVERED_OUT))
+                self.sign(meter_priv, r.node, request_id, buyer, start, end, delivered, DELIVERED_OUT))
 
     # ------------------------------------------------------------ parity
     def parity(self):

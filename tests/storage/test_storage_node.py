@@ -6,10 +6,10 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from conftest import DEVICE_KEYS, METER_KEYS
+from conftest import ATTACKER_DEVICE_KEY, DEVICE_KEYS, METER_KEYS
 from greenminer import meter as device_meter
 from offchain import meter
-from storage_kit import DELIVERED_OUT, HOUR, NODE_CAPACITY, RECEIVED, SENT
+from storage_kit import DELIVERED_OUT, HOUR, NODE_CAPACITY, RECEIVED, SENT, address_of
 
 CREDITED, REQUESTED, PAID = 1, 2, 3
 OPEN, FILLED, CANCELLED = 1, 2, 3
@@ -17,18 +17,30 @@ OPEN, FILLED, CANCELLED = 1, 2, 3
 
 # ---------------------------------------------------------------- statements
 
+PARTY = address_of(DEVICE_KEYS[0])
+
+
 @pytest.mark.parametrize("kind", [SENT, RECEIVED, DELIVERED_OUT])
 def test_statement_digest__contract_device_and_eth_account__agree(market, chain, kind):
-    args = (3, 2**64 - 1, 1_750_000_000, 1_750_003_600, 2**128 - 1, kind)
+    args = (3, 2**64 - 1, PARTY, 1_750_000_000, 1_750_003_600, 2**128 - 1, kind)
     reference = encode_typed_data(full_message=meter.typed_data(chain.chain_id, market.storage.address, *args))
     expected = keccak(b"\x19\x01" + reference.header + reference.body)
     assert market.storage.statement_digest(*args) == expected
     assert device_meter.statement_digest(chain.chain_id, market.storage.address, *args) == expected
 
 
+@pytest.mark.parametrize("field", ["node", "id", "party", "period_start", "period_end", "energy_mwh", "kind"])
+def test_statement_digest__each_field__changes_the_digest(market, field):
+    fields = dict(node=3, id=7, party=PARTY, period_start=10, period_end=20, energy_mwh=5, kind=RECEIVED)
+    other = {**fields, field: address_of(ATTACKER_DEVICE_KEY) if field == "party" else fields[field] + 1}
+    assert market.storage.statement_digest(*other.values()) != market.storage.statement_digest(*fields.values())
+
+
 def test_sign_statement__recovers_to_the_signer(market, chain):
-    s = device_meter.sign_statement(METER_KEYS[0], chain.chain_id, market.storage.address, 1, 7, 10, 20, 5, RECEIVED)
-    digest = device_meter.statement_digest(chain.chain_id, market.storage.address, 1, 7, 10, 20, 5, RECEIVED)
+    s = device_meter.sign_statement(METER_KEYS[0], chain.chain_id, market.storage.address, 1, 7, PARTY, 10, 20, 5,
+                                    RECEIVED)
+    assert s["party"] == PARTY
+    digest = device_meter.statement_digest(chain.chain_id, market.storage.address, 1, 7, PARTY, 10, 20, 5, RECEIVED)
     signer = Account._recover_hash(digest, signature=bytes.fromhex(s["signature"][2:]))
     assert signer.lower() == s["signer"]
 
@@ -95,7 +107,7 @@ def test_record_delivery__credits_the_miner_and_stores_the_loss(market, token, n
     assert (e.key, e.node, e.token_id, e.delivery_id) == (key, node, token, 1)
     assert (e.sent_mwh, e.received_mwh, e.loss_mwh) == (2_000_000, 1_900_000, 100_000)
     d = market.storage.delivery(key)
-    assert (d.node, d.delivery_id, d.token_id, d.period_start, d.period_end) == (node, 1, token, args[2], args[3])
+    assert (d.node, d.delivery_id, d.token_id, d.period_start, d.period_end) == (node, 1, token, args[3], args[4])
     assert (d.sent_mwh, d.received_mwh, d.loss_mwh, d.status) == (2_000_000, 1_900_000, 100_000, CREDITED)
     assert market.storage.credit_of(token) == 1_900_000
     n = market.storage.nodes(node)
@@ -144,15 +156,15 @@ def _bad_delivery(market, token, other_token, node, owner, case):
         return market.delivery_args(token, node, 10, 10, meter_priv=METER_KEYS[1])
     if case == "sent amount altered":
         args = list(market.delivery_args(token, node, 10, 10))
-        args[4] = 11  # the device signed 10
+        args[5] = 11  # the device signed 10
         return tuple(args)
     if case == "received amount altered":
         args = list(market.delivery_args(token, node, 10, 9))
-        args[6] = 8  # the meter signed 9
+        args[7] = 8  # the meter signed 9
         return tuple(args)
     if case == "malformed signature":
         args = list(market.delivery_args(token, node, 10, 10))
-        args[5] = args[5][:64] + bytes([29])
+        args[6] = args[6][:64] + bytes([29])
         return tuple(args)
     raise AssertionError(case)
 
@@ -171,7 +183,7 @@ def _bad_delivery(market, token, other_token, node, owner, case):
     ("sent signed by a stranger", "storage: sender not a miner's device"),
     ("miner suspended", "storage: miner not active"),
     ("received signed by another meter", "storage: not the node's meter"),
-    ("sent amount altered", "storage: sender not a miner's device"),
+    ("sent amount altered", "storage: sent not signed by the device"),
     ("received amount altered", "storage: not the node's meter"),
     ("malformed signature", "storage: bad signature"),
 ])
@@ -185,6 +197,107 @@ def test_record_delivery__refused__reverts_and_keeps_what_was_accepted(
         market.storage.record_delivery(*args, sender=stranger)
     assert (market.storage.nodes(node).unpaid_mwh, market.storage.credit_of(token)) == before
     assert market.storage.delivery(kept).received_mwh == 400
+
+
+def test_record_delivery__attackers_sent_with_the_victims_received__refused_and_the_pair_records_to_the_victim(
+    market, token, attacker_token, node, attacker, stranger
+):
+    # The victim's genuine pair, signed but not yet submitted.
+    victim = market.delivery_args(token, node, 2_000_000, 1_900_000)
+    _, delivery_id, _, start, end, _, _, received, received_signature = victim
+    # The attacker signs its own "sent" for the same node, delivery id and period, at zero loss,
+    # and races the victim's "received" in first: the meter named the victim's device, not this one.
+    own = address_of(ATTACKER_DEVICE_KEY)
+    own_sent = market.sign(ATTACKER_DEVICE_KEY, node, delivery_id, own, start, end, received, SENT)
+    with ape.reverts("storage: not the node's meter"):
+        market.storage.record_delivery(node, delivery_id, own, start, end, received, own_sent, received,
+                                       received_signature, sender=attacker)
+    assert market.storage.credit_of(attacker_token) == 0
+    tx = market.storage.record_delivery(*victim, sender=stranger)
+    [e] = tx.decode_logs(market.storage.Delivered)
+    assert (e.token_id, e.received_mwh) == (token, 1_900_000)
+    assert market.storage.credit_of(token) == 1_900_000
+
+
+def _stolen_delivery(market, genuine, other_node, other_storage, case):
+    """Arguments of an attempt on the victim's delivery (``genuine``, not yet submitted) that reuses
+    one of its statements, or one of the meter's, where it does not belong."""
+    node, delivery_id, device, start, end, sent, sent_sig, received, received_sig = genuine
+    own = address_of(ATTACKER_DEVICE_KEY)
+    meter_key = market.meter_key[node]
+
+    def own_sent(party=own, energy=received):
+        return market.sign(ATTACKER_DEVICE_KEY, node, delivery_id, party, start, end, energy, SENT)
+
+    def signed(priv, kind, party=device, node_=node, start_=start, energy=received, **domain):
+        return market.sign(priv, node_, delivery_id, party, start_, end, energy, kind, **domain)
+
+    victim_key = DEVICE_KEYS[0]
+    other_chain = market.chain.chain_id + 1
+    return {
+        "another device's sent with the victim's received":
+            (node, delivery_id, own, start, end, received, own_sent(), received, received_sig),
+        "the victim's pair naming the attacker's device":
+            (node, delivery_id, own, start, end, sent, sent_sig, received, received_sig),
+        "the attacker's sent naming the victim's device":
+            (node, delivery_id, device, start, end, received, own_sent(party=device), received, received_sig),
+        "the victim's sent at another node":
+            (other_node, delivery_id, device, start, end, sent, sent_sig, received,
+             signed(market.meter_key[other_node], RECEIVED, node_=other_node)),
+        "the victim's sent for another period":
+            (node, delivery_id, device, start + 1, end, sent, sent_sig, received,
+             signed(meter_key, RECEIVED, start_=start + 1)),
+        "the victim's sent as its received":
+            (node, delivery_id, device, start, end, sent, sent_sig, sent, sent_sig),
+        "the victim's received as its sent":
+            (node, delivery_id, device, start, end, received, received_sig, received, received_sig),
+        "a delivered-out statement naming the attacker as received":
+            (node, delivery_id, own, start, end, received, own_sent(), received,
+             signed(meter_key, DELIVERED_OUT, party=own)),
+        "the pair signed for another chain":
+            (node, delivery_id, device, start, end, sent,
+             signed(victim_key, SENT, energy=sent, chain_id=other_chain), received,
+             signed(meter_key, RECEIVED, chain_id=other_chain)),
+        "the received signed for another chain":
+            (node, delivery_id, device, start, end, sent, sent_sig, received,
+             signed(meter_key, RECEIVED, chain_id=other_chain)),
+        "the pair signed for another StorageNode":
+            (node, delivery_id, device, start, end, sent,
+             signed(victim_key, SENT, energy=sent, storage=other_storage.address), received,
+             signed(meter_key, RECEIVED, storage=other_storage.address)),
+        "the received signed for another StorageNode":
+            (node, delivery_id, device, start, end, sent, sent_sig, received,
+             signed(meter_key, RECEIVED, storage=other_storage.address)),
+    }[case]
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("another device's sent with the victim's received", "storage: not the node's meter"),
+    ("the victim's pair naming the attacker's device", "storage: sent not signed by the device"),
+    ("the attacker's sent naming the victim's device", "storage: sent not signed by the device"),
+    ("the victim's sent at another node", "storage: sent not signed by the device"),
+    ("the victim's sent for another period", "storage: sent not signed by the device"),
+    ("the victim's sent as its received", "storage: not the node's meter"),
+    ("the victim's received as its sent", "storage: sent not signed by the device"),
+    ("a delivered-out statement naming the attacker as received", "storage: not the node's meter"),
+    ("the pair signed for another chain", "storage: sent not signed by the device"),
+    ("the received signed for another chain", "storage: not the node's meter"),
+    ("the pair signed for another StorageNode", "storage: sent not signed by the device"),
+    ("the received signed for another StorageNode", "storage: not the node's meter"),
+])
+def test_record_delivery__statement_reused_out_of_its_pair__reverts_and_the_pair_records_to_the_victim(
+    market, token, attacker_token, node, other_node, other_storage, attacker, stranger, case, reason
+):
+    genuine = market.delivery_args(token, node, 2_000_000, 1_900_000)
+    args = _stolen_delivery(market, genuine, other_node, other_storage, case)
+    with ape.reverts(reason):
+        market.storage.record_delivery(*args, sender=attacker)
+    assert market.storage.credit_of(attacker_token) == 0
+    assert market.storage.stored_mwh(node) == 0 and market.storage.stored_mwh(other_node) == 0
+    tx = market.storage.record_delivery(*genuine, sender=stranger)
+    [e] = tx.decode_logs(market.storage.Delivered)
+    assert (e.node, e.token_id, e.received_mwh) == (node, token, 1_900_000)
+    assert market.storage.credit_of(token) == 1_900_000
 
 
 def test_record_delivery__fills_the_node_exactly(market, token, node, stranger):
@@ -263,7 +376,32 @@ def test_request_energy__at_a_suspended_node__reverts(market, tokenized, node, o
         market.storage.request_energy(node, 1, market.chain.pending_timestamp + HOUR, sender=buyer)
 
 
-def _bad_fill(market, request_id, owner, case):
+def _bad_fill(market, request_id, owner, case, miner=None, buyer=None, stranger=None, other_storage=None):
+    if case == "statement of a filled request replayed on another":
+        # a second request by the same buyer at the same node, then a statement for the first
+        # whose period also fits the second
+        _buy(market, buyer, miner, 100_000)
+        market.storage.request_energy(market.storage.requests(request_id).node, 100_000,
+                                      market.chain.pending_timestamp + HOUR, sender=buyer)
+        second = market.storage.request_count()
+        market.chain.pending_timestamp += 60
+        replayed = market.fill_args(request_id, 10, start=market.storage.requests(second).created)
+        market.storage.fill(*replayed, sender=owner)
+        return (second, *replayed[1:])
+    if case == "naming another buyer":
+        return market.fill_args(request_id, 10, buyer=stranger.address)
+    if case == "a received statement as delivered out":
+        r = market.storage.requests(request_id)
+        start, end = r.created, market.chain.pending_timestamp - 1
+        return (request_id, 10, start, end,
+                market.sign(market.meter_key[r.node], r.node, request_id, r.buyer, start, end, 10, RECEIVED))
+    if case in ("signed for another chain", "signed for another StorageNode"):
+        r = market.storage.requests(request_id)
+        start, end = r.created, market.chain.pending_timestamp - 1
+        domain = ({"chain_id": market.chain.chain_id + 1} if case == "signed for another chain"
+                  else {"storage": other_storage.address})
+        return (request_id, 10, start, end, market.sign(market.meter_key[r.node], r.node, request_id, r.buyer,
+                                                        start, end, 10, DELIVERED_OUT, **domain))
     if case == "over the request":
         return market.fill_args(request_id, 100_001)
     if case == "by another meter":
@@ -302,11 +440,16 @@ def _bad_fill(market, request_id, owner, case):
     ("node suspended", "storage: node suspended"),
     ("filled twice", "storage: request not open"),
     ("unknown request", "storage: request not open"),
+    ("statement of a filled request replayed on another", "storage: not the node's meter"),
+    ("naming another buyer", "storage: not the node's meter"),
+    ("a received statement as delivered out", "storage: not the node's meter"),
+    ("signed for another chain", "storage: not the node's meter"),
+    ("signed for another StorageNode", "storage: not the node's meter"),
 ])
 def test_fill__refused__reverts_and_keeps_the_escrow(market, tokenized, node, miner, buyer, owner, stranger,
-                                                     case, reason):
+                                                     other_storage, case, reason):
     request_id = _open_request(market, tokenized, node, miner, buyer)
-    args = _bad_fill(market, request_id, owner, case)
+    args = _bad_fill(market, request_id, owner, case, miner, buyer, stranger, other_storage)
     escrow = market.energy.balanceOf(market.storage)
     with ape.reverts(reason):
         market.storage.fill(*args, sender=stranger)
