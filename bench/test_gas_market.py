@@ -4,8 +4,8 @@ Run: ``ape test bench/test_gas_market.py -s -q`` (prints a markdown table).
 
 Three markets are deployed (``tests/storage/storage_kit.py``, the owner standing in for the
 DAO); in each, two admitted miners deliver into two nodes, ask to be paid, are paid (the
-first payment seeds the pool at the reference price, later ones are paid at the pool's
-TWAP after a full window) or rejected, and a buyer escrows ENERGY with energy requests that
+first payment seeds the pool at the voted price, later ones are paid at the voted price
+with the pool's spot inside the band) or rejected, and a buyer escrows ENERGY with energy requests that
 the node's meter fills (partly: the rest is refunded) or that are cancelled after their
 deadline. Each row is the median of its samples; the baseline is a plain ENERGY transfer
 between two accounts that both already hold ENERGY, and every row is also given as a
@@ -18,7 +18,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "storage"))
-from storage_kit import HOUR, deploy_market  # noqa: E402
+from storage_kit import HOUR, REFERENCE_PRICE, deploy_market  # noqa: E402
 
 MARKETS = 3
 DEVICE_KEYS = [0xBE7C_0000 + i for i in range(1, 3)]
@@ -63,23 +63,20 @@ def test_gas_market(project, accounts, chain):
         for n in range(9):
             keys[n % 2].append(deliver(n % 2, nodes[0], 1_000_000 + n, 950_000 + n, "steady (node holds energy)"))
 
-        # the first payment seeds the pool; later ones pay at the TWAP of a full window
+        # the first payment seeds the pool at the voted price; later ones at the voted price too
         rid = request(0, [keys[0].pop()], "1 delivery")
-        measure("approve", "first payment: seeds the pool at the reference price",
-                m.desk.approve(rid, sender=owner))
-        m.desk.observe(sender=owner)
+        measure("approve", "first payment: seeds the pool at the voted price",
+                m.approve(rid, REFERENCE_PRICE))
         chain.pending_timestamp += 2 * HOUR
         rid = request(0, keys[0][:8], "8 deliveries")
         keys[0] = keys[0][8:]
-        measure("approve", "8 deliveries, at the TWAP (full window: new observation)",
-                m.desk.approve(rid, sender=owner))
+        measure("approve", "8 deliveries, at the voted price (spot within the band)", m.approve(rid))
         for k in keys[1][:3]:
             rid = request(1, [k], "1 delivery")
             measure("reject", "1 delivery, reason of 17 bytes", m.desk.reject(rid, "meter check first", sender=owner))
             chain.pending_timestamp += 2 * HOUR
             rid = request(1, [k], "1 delivery")
-            measure("approve", "1 delivery, at the TWAP (full window: new observation)",
-                    m.desk.approve(rid, sender=owner))
+            measure("approve", "1 delivery, at the voted price (spot within the band)", m.approve(rid))
 
         # energy out: the miner takes its energy out of the pool and sells some to the buyer
         shares = m.pool.balanceOf(wallets[0])

@@ -27,7 +27,7 @@ TX_BASE = 21_000
 
 def test_gas_pool(project, accounts, chain):
     owner, vault, lp, trader, other = accounts[0], accounts[1], accounts[2], accounts[3], accounts[4]
-    kit = Kit(project, owner, vault)
+    kit = Kit(project, owner, vault, seeder=lp)
     rows = {}
 
     def add(call, case, tx):

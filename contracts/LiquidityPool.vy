@@ -30,8 +30,14 @@
         (4) Reserves are capped at 2**112 − 1 and the timestamp kept in
         32 bits, which holds until the year 2106.
         (5) The owner (the TechnicalDAO) sets the fee (≤ 1 %), the vault's
-        share of the fee growth (≤ 50 %) and the vault; it cannot move the
-        pool's tokens.
+        share of the fee growth (≤ 50 %), the vault and the seeder; it cannot
+        move the pool's tokens.
+        (6) The first deposit, which sets the price and the size of a share,
+        is the DAO's: only the owner or the seeder it names (the PaymentDesk,
+        which deposits a payment at the price the DAO voted) may make it. A
+        stranger who made it could donate to the pool so that one share is
+        worth more than a later depositor's rounding can bear; after a
+        deposit of the DAO's, a donation only enriches the LP holders.
 """
 
 from ethereum.ercs import IERC20
@@ -103,6 +109,9 @@ event ParameterChanged:
 event VaultChanged:
     vault: indexed(address)
 
+event SeederChanged:
+    seeder: indexed(address)
+
 
 # ============================= CONSTANTS ============================
 
@@ -131,6 +140,7 @@ _reserves: uint256
 fee_bps: public(uint256)  # swap fee, of the amount in
 vault_share_bps: public(uint256)  # vault's share of the fee growth (of √k)
 vault: public(address)  # the DAO's treasury
+seeder: public(address)  # may make the first deposit, besides the owner (the PaymentDesk)
 k_last: public(uint256)  # reserve_deca · reserve_energy after the last add/remove (0 when the share is off)
 
 # Σ price · Δt, price of the reserves before each change in a block:
@@ -177,8 +187,9 @@ def add_liquidity(
     deadline: uint256,
 ) -> (uint256, uint256, uint256):
     """
-    @notice Add liquidity at the pool's ratio (the first deposit sets it) and
-            mint the shares to `to`. Pulls the amounts used from the caller.
+    @notice Add liquidity at the pool's ratio and mint the shares to `to`.
+            Pulls the amounts used from the caller. The first deposit sets
+            the ratio; only the owner (the DAO) or its seeder may make it.
     @param deca_desired At most this many DECA wei.
     @param energy_desired At most this many ENERGY base units (mWh).
     @param deca_min At least this many DECA wei must be used.
@@ -193,6 +204,7 @@ def add_liquidity(
     rd: uint256 = word & MASK_112
     re: uint256 = (word >> RES_ENERGY) & MASK_112
     supply: uint256 = self._mint_vault_share(rd, re)
+    assert supply != 0 or msg.sender == ow.owner or msg.sender == self.seeder, "pool: the first deposit is the DAO's"
     d: uint256 = 0
     e: uint256 = 0
     shares: uint256 = 0
@@ -367,6 +379,19 @@ def set_vault_share_bps(vault_share_bps: uint256):
     self._mint_vault_share(rd, re)
     self._set_vault_share_bps(vault_share_bps)
     self._set_k_last(rd, re)
+
+
+@external
+def set_seeder(seeder: address):
+    """
+    @notice Name who may make the first deposit besides the owner (the
+            PaymentDesk, which seeds at the price the DAO votes). Owner (the
+            DAO) only.
+    @param seeder Its address (zero: the owner only).
+    """
+    assert msg.sender == ow.owner, "pool: only the DAO"
+    self.seeder = seeder
+    log SeederChanged(seeder=seeder)
 
 
 @external

@@ -8,17 +8,25 @@
         received, loss), the miner's online record and hardware status, and
         what approval would mint; then a proposal approves or rejects.
         Approved: ENERGY equal to the received mWh and the matching DECA at
-        the pool's time-weighted price (the DAO's reference price before the
-        pool has liquidity) are minted and added to the DECA/ENERGY pool on
-        the miner's behalf: the miner receives the LP shares, and the DAO
-        vault `dao_share_bps` of the DECA added. Rejected: the reason is
-        recorded and the deliveries stay credited for a corrected request.
-@custom:security The pool takes DECA and ENERGY at its spot ratio; the desk
-        offers DECA worth the TWAP, so a manipulated spot price never mints
-        more DECA than the TWAP allows: the DECA the pool does not take is
-        burned, the ENERGY it does not take goes to the miner (it is the
-        miner's tokenized energy). The TWAP is taken over at least
-        `TWAP_WINDOW` seconds between two observations (`observe`).
+        the price the DAO voted in the approval (`approve(request, price)`)
+        are minted and added to the DECA/ENERGY pool on the miner's behalf:
+        the miner receives the LP shares, and the DAO vault `dao_share_bps`
+        of the DECA added. The first approval seeds the pool at that price
+        (this desk is the pool's seeder). Rejected: the reason is recorded
+        and the deliveries stay credited for a corrected request.
+@custom:security The payment price is the DAO's vote, so nobody can move
+        what a payment mints: not a stranger who trades just before the
+        ballot executes (anyone may execute it at its ETA), not the miner.
+        `review` suggests a price the requester cannot move cheaply either:
+        the pool's time-weighted price since the request was filed (a window
+        that spans the whole ballot), else the spot, else the DAO's
+        reference price. An approval refuses when the pool's spot price is
+        off the voted price by more than `price_band_bps`: a market that
+        moved since the vote, or a swap placed before the execution to
+        sandwich the liquidity it adds, stops the payment instead of
+        pricing it. Within the band, the pool takes DECA and ENERGY at its
+        spot ratio: the DECA it does not take is burned, the ENERGY it does
+        not take goes to the miner (it is the miner's tokenized energy).
 """
 
 from snekmate.auth import ownable as ow
@@ -54,7 +62,7 @@ interface IPool:
         to: address, deadline: uint256
     ) -> (uint256, uint256, uint256): nonpayable
     def cumulative_prices() -> (uint256, uint256): view
-    def totalSupply() -> uint256: view
+    def spot_price() -> uint256: view
 
 struct MinerRecord:
     device: address
@@ -102,11 +110,6 @@ event PaymentRejected:
     token_id: indexed(uint256)
     reason: String[MAX_REASON]
 
-event PriceObserved:
-    twap: uint256  # DECA wei per ENERGY unit, x 1e18 (0 until a window has passed)
-    cumulative: uint256
-    timestamp: uint256
-
 event ParameterChanged:
     name: String[32]
     value: uint256
@@ -118,8 +121,9 @@ MAX_KEYS: constant(uint256) = 32  # deliveries per request
 MAX_REASON: constant(uint256) = 128
 MAX_BPS: constant(uint256) = 10_000  # 100 %
 MAX_DAO_SHARE_BPS: constant(uint256) = 5_000  # 50 %
+MAX_PRICE_BAND_BPS: constant(uint256) = 5_000  # 50 %: the widest band around a voted price
 MAX_PERIOD: constant(uint256) = 92 * 86_400  # [s] a request covers at most a quarter
-TWAP_WINDOW: constant(uint256) = 3_600  # [s] shortest window of a time-weighted price
+TWAP_WINDOW: constant(uint256) = 3_600  # [s] shortest window of the suggested time-weighted price
 PRICE_SCALE: constant(uint256) = 10**18  # prices: DECA wei per ENERGY unit (mWh) x 1e18
 MIN_PAYMENT_MWH: constant(uint256) = 1_000  # 1 Wh: below it the pool's share of a payment can round to 0
 MASK_64: constant(uint256) = 2**64 - 1
@@ -168,7 +172,10 @@ struct Review:
     energy_to_mint: uint256  # ENERGY base units = mWh
     deca_to_mint: uint256  # DECA wei offered to the pool at `price`
     dao_deca: uint256  # DECA wei to the vault, at most
-    price: uint256  # DECA wei per ENERGY unit, x 1e18
+    price: uint256  # suggested: DECA wei per ENERGY unit, x 1e18 (the TWAP, else spot, else reference)
+    twap_price: uint256  # the pool's time-weighted price since filing, 0 if under TWAP_WINDOW or none
+    spot_price: uint256  # the pool's price now, 0 while it is empty
+    last_price: uint256  # the price of the last approved payment, 0 before the first
     reason: String[MAX_REASON]
 
 # A request in three words (what `requests` returns, packed; each field is
@@ -182,15 +189,17 @@ _req_when: HashMap[uint256, uint256]
 _req_energy: HashMap[uint256, uint256]
 _req_paid: HashMap[uint256, uint256]
 _req_reason: HashMap[uint256, String[MAX_REASON]]
+# The pool's cumulative price when the request was filed: the start of the
+# request's suggested TWAP (0: none, the pool had no price history yet).
+_req_cumulative: HashMap[uint256, uint256]
 request_count: public(uint256)
 request_deliveries: HashMap[uint256, DynArray[uint256, MAX_KEYS]]
 
-reference_price: public(uint256)  # DECA wei per ENERGY unit x 1e18, used before a TWAP exists
+reference_price: public(uint256)  # DECA wei per ENERGY unit x 1e18, suggested while the pool is empty
 dao_share_bps: public(uint256)  # of the DECA added, minted to the vault
+price_band_bps: public(uint256)  # how far the pool's spot may be from the voted price at approval
 vault: public(address)
-last_twap: public(uint256)  # DECA wei per ENERGY unit x 1e18, 0 until a window has passed
-observed_cumulative: public(uint256)  # the pool's DECA price accumulator at the last observation
-observed_at: public(uint256)  # [s] time of the last observation, 0 before the first
+last_price: public(uint256)  # DECA wei per ENERGY unit x 1e18 of the last approved payment
 
 DECA: public(immutable(address))
 ENERGY: public(immutable(address))
@@ -213,6 +222,7 @@ def __init__(
     vault: address,
     reference_price: uint256,
     dao_share_bps: uint256,
+    price_band_bps: uint256,
 ):
     """
     @param deca The DecaToken (this contract must be one of its minters).
@@ -222,8 +232,9 @@ def __init__(
     @param sbt The MinerSBT.
     @param registry The MeasurementRegistry (a device's last reading).
     @param vault The DAO vault.
-    @param reference_price DECA wei per ENERGY unit (mWh) x 1e18 before a TWAP exists.
+    @param reference_price DECA wei per ENERGY unit (mWh) x 1e18, suggested while the pool is empty.
     @param dao_share_bps Share of the DECA added that the vault receives [bps].
+    @param price_band_bps How far the pool's spot may be from a voted price [bps], 1 .. 5 000.
     """
     ow.__init__()
     DECA = deca
@@ -235,6 +246,7 @@ def __init__(
     self._set_vault(vault)
     self._set_reference_price(reference_price)
     self._set_dao_share_bps(dao_share_bps)
+    self._set_price_band_bps(price_band_bps)
 
 
 # ============================= EXTERNAL =============================
@@ -271,6 +283,9 @@ def request_payment(
     self._req_when[request_id] = period_start | (period_end << 64) | (block.timestamp << 128)
     self._req_energy[request_id] = sent | (received << 128)
     self.request_deliveries[request_id] = deliveries
+    cumulative: uint256 = (staticcall IPool(POOL).cumulative_prices())[0]
+    if cumulative != 0:
+        self._req_cumulative[request_id] = cumulative
     log PaymentRequested(
         request_id=request_id, token_id=token_id, miner=msg.sender, period_start=period_start,
         period_end=period_end, sent_mwh=sent, received_mwh=received, deliveries=len(deliveries),
@@ -279,18 +294,26 @@ def request_payment(
 
 
 @external
-def approve(request_id: uint256) -> uint256:
+def approve(request_id: uint256, price: uint256) -> uint256:
     """
-    @notice Pay a pending request: mint ENERGY = received mWh and DECA at
-            the price, add both to the pool for the miner, and the DAO's
-            share of DECA to the vault. DAO only (by proposal).
+    @notice Pay a pending request at the price the DAO votes: mint ENERGY =
+            received mWh and DECA = ENERGY × price, add both to the pool for
+            the miner, and the DAO's share of DECA to the vault. DAO only (by
+            proposal). Refused when the pool's spot price is off `price` by
+            more than `price_band_bps`; the first approval seeds the pool.
     @param request_id The request.
+    @param price DECA wei per ENERGY unit (mWh) x 1e18, as voted (`review`
+           suggests one).
     @return uint256 LP shares minted to the miner.
     """
     self._check_dao()
     r: PaymentRequest = self._pending(request_id)
+    assert price > 0, "desk: zero price"
+    spot: uint256 = staticcall IPool(POOL).spot_price()
+    if spot != 0:
+        gap: uint256 = max(spot, price) - min(spot, price)
+        assert gap * MAX_BPS <= price * self.price_band_bps, "desk: pool price off the voted price"
     energy: uint256 = extcall IStorageNode(STORAGE).settle(self.request_deliveries[request_id])
-    price: uint256 = self._observe()
     deca: uint256 = energy * price // PRICE_SCALE
     assert deca > 0, "desk: payment worth no DECA"
 
@@ -318,6 +341,7 @@ def approve(request_id: uint256) -> uint256:
     self._set_status(request_id, APPROVED)
     assert deca_added <= MASK_128, "desk: out of range"
     self._req_paid[request_id] = deca_added | (shares << 128)
+    self.last_price = price
     log PaymentApproved(
         request_id=request_id, token_id=r.token_id, energy_mwh=energy, deca_added=deca_added, shares=shares,
         energy_to_miner=energy_left, dao_deca=dao_deca, price=price,
@@ -343,20 +367,9 @@ def reject(request_id: uint256, reason: String[MAX_REASON]):
 
 
 @external
-def observe() -> uint256:
-    """
-    @notice Take an observation of the pool's price accumulator; once
-            `TWAP_WINDOW` has passed since the last one, the time-weighted
-            price over that window becomes the price payments use. Anyone.
-    @return uint256 The price approvals use now: DECA wei per ENERGY unit x 1e18.
-    """
-    return self._observe()
-
-
-@external
 def set_reference_price(price: uint256):
     """
-    @notice The price used before the pool has a TWAP. DAO only.
+    @notice The price `review` suggests while the pool is empty. DAO only.
     @param price DECA wei per ENERGY unit (mWh) x 1e18, above 0.
     """
     self._check_dao()
@@ -371,6 +384,16 @@ def set_dao_share_bps(share_bps: uint256):
     """
     self._check_dao()
     self._set_dao_share_bps(share_bps)
+
+
+@external
+def set_price_band_bps(band_bps: uint256):
+    """
+    @notice How far the pool's spot price may be from a voted price at approval. DAO only.
+    @param band_bps 1 .. 5 000 bps.
+    """
+    self._check_dao()
+    self._set_price_band_bps(band_bps)
 
 
 @external
@@ -401,14 +424,22 @@ def review(request_id: uint256) -> Review:
     @notice Everything the DAO checks before it votes, in one call.
     @param request_id The request.
     @return Review Measurements [mWh], the miner's record and hardware
-            status, and what approval would mint at the current price.
+            status, the prices to vote from (the pool's TWAP since filing,
+            its spot, the last payment's) and what approval would mint at
+            the suggested one.
     """
     r: PaymentRequest = self._request(request_id)
     assert r.status != 0, "desk: unknown request"
     m: MinerRecord = self._miner(r.token_id)
     last_seen: uint64 = (staticcall IRegistry(REGISTRY).device_state(m.device))[1]
     loss: uint256 = r.sent_mwh - r.received_mwh
-    price: uint256 = self._current_price()
+    twap: uint256 = self._twap_since_filing(request_id, r.filed)
+    spot: uint256 = staticcall IPool(POOL).spot_price()
+    price: uint256 = twap
+    if price == 0:
+        price = spot
+    if price == 0:
+        price = self.reference_price
     deca: uint256 = r.received_mwh * price // PRICE_SCALE
     return Review(
         token_id=r.token_id,
@@ -429,6 +460,9 @@ def review(request_id: uint256) -> Review:
         deca_to_mint=deca,
         dao_deca=deca * self.dao_share_bps // MAX_BPS,
         price=price,
+        twap_price=twap,
+        spot_price=spot,
+        last_price=self.last_price,
         reason=r.reason,
     )
 
@@ -456,16 +490,6 @@ def deliveries_of(request_id: uint256) -> DynArray[uint256, MAX_KEYS]:
     @return DynArray[uint256, 32] StorageNode delivery keys.
     """
     return self.request_deliveries[request_id]
-
-
-@external
-@view
-def price() -> uint256:
-    """
-    @notice The price an approval would use now, without a new observation.
-    @return uint256 DECA wei per ENERGY unit (mWh) x 1e18.
-    """
-    return self._current_price()
 
 
 # ============================= INTERNAL =============================
@@ -521,54 +545,19 @@ def _miner(token_id: uint256) -> MinerRecord:
 
 @internal
 @view
-def _market() -> (uint256, uint256, uint256, uint256):
+def _twap_since_filing(request_id: uint256, filed: uint256) -> uint256:
     """
-    @dev (price, TWAP, the pool's accumulator, its timestamp), reading the
-         pool once. The price is the TWAP since the last observation if a
-         full window has passed, else the latest full window's, else the
-         reference price; always the reference price while the pool is empty
-         (then the TWAP, accumulator and timestamp are 0).
+    @dev The pool's time-weighted price from the request's filing to now, or
+         0 when the pool had no price history at filing (the cumulative
+         price grows only while the pool holds liquidity, so a window that
+         started before would count the empty time at price 0) or less than
+         TWAP_WINDOW passed.
     """
-    if staticcall IPool(POOL).totalSupply() == 0:
-        return self.reference_price, 0, 0, 0
-    cumulative: uint256 = 0
-    ts: uint256 = 0
-    cumulative, ts = staticcall IPool(POOL).cumulative_prices()
-    twap: uint256 = 0
-    if self.observed_at != 0 and ts >= self.observed_at + TWAP_WINDOW:
-        twap = (cumulative - self.observed_cumulative) // (ts - self.observed_at)
-    price: uint256 = twap
-    if price == 0:
-        price = self.last_twap
-    if price == 0:
-        price = self.reference_price
-    return price, twap, cumulative, ts
-
-
-@internal
-@view
-def _current_price() -> uint256:
-    return self._market()[0]
-
-
-@internal
-def _observe() -> uint256:
-    """
-    @dev Price for a payment now, and a new observation when the pool has
-         liquidity and either none was taken yet or a full window passed.
-    """
-    price: uint256 = 0
-    twap: uint256 = 0
-    cumulative: uint256 = 0
-    ts: uint256 = 0
-    price, twap, cumulative, ts = self._market()
-    if ts != 0 and (self.observed_at == 0 or twap != 0):
-        if twap != 0:
-            self.last_twap = twap
-        self.observed_cumulative = cumulative
-        self.observed_at = ts
-        log PriceObserved(twap=twap, cumulative=cumulative, timestamp=ts)
-    return price
+    start: uint256 = self._req_cumulative[request_id]
+    if start == 0 or block.timestamp < filed + TWAP_WINDOW:
+        return 0
+    cumulative: uint256 = (staticcall IPool(POOL).cumulative_prices())[0]
+    return (cumulative - start) // (block.timestamp - filed)
 
 
 @internal
@@ -583,6 +572,13 @@ def _set_dao_share_bps(share_bps: uint256):
     assert share_bps <= MAX_DAO_SHARE_BPS, "desk: share too high"
     self.dao_share_bps = share_bps
     log ParameterChanged(name="dao_share_bps", value=share_bps)
+
+
+@internal
+def _set_price_band_bps(band_bps: uint256):
+    assert band_bps > 0 and band_bps <= MAX_PRICE_BAND_BPS, "desk: bad price band"
+    self.price_band_bps = band_bps
+    log ParameterChanged(name="price_band_bps", value=band_bps)
 
 
 @internal

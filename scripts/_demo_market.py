@@ -83,8 +83,8 @@ def pay_for_energy(chain, system, members, miners, deliveries, ballot):
                       "leave it out until the line is checked")
             calls.append(call(desk.reject, request_id, reason))
             rejected = (token, lossy)
-        else:
-            calls.append(call(desk.approve, request_id))
+        else:  # at the price the review suggests (the DAO's reference while the pool is empty)
+            calls.append(call(desk.approve, request_id, desk.review(request_id).price))
     ballot(dao, members, calls, "pay for the month's energy (one request rejected)")
     for token, (request_id, _) in requests.items():
         r = desk.requests(request_id)
@@ -102,7 +102,8 @@ def pay_for_energy(chain, system, members, miners, deliveries, ballot):
         request_id = tx.decode_logs(desk.PaymentRequested)[0].request_id
         click.echo(f"  token {token} files a corrected request {request_id} without the lossy delivery")
         click.echo(review_line(desk, request_id))
-        ballot(dao, members, [call(desk.approve, request_id)], f"pay corrected request {request_id}")
+        ballot(dao, members, [call(desk.approve, request_id, desk.review(request_id).price)],
+               f"pay corrected request {request_id}")
         click.echo(f"  request {request_id}: {market.PAYMENT_STATUS[desk.requests(request_id).status]}, "
                    f"{desk.requests(request_id).shares:,} LP shares")
 

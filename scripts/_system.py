@@ -38,8 +38,9 @@ REWARD_PARAMS = {
 MARKET_PARAMS = {
     "fee_bps": 30,  # pool swap fee, 0.3 %
     "vault_share_bps": 1_667,  # of the pool's fee growth, minted to the vault as LP shares (1/6)
-    "reference_price": 10**30,  # [DECA wei per mWh x 1e18] = 1 DECA per kWh, until the pool has a TWAP
+    "reference_price": 10**30,  # [DECA wei per mWh x 1e18] = 1 DECA per kWh, suggested while the pool is empty
     "dao_share_bps": 1_000,  # of the DECA added for a payment, minted to the vault
+    "price_band_bps": 500,  # a payment is refused when the pool's spot is more than 5 % off the voted price
 }
 EPOCH_SECONDS = 3_600
 
@@ -76,13 +77,14 @@ def deploy_system(deployer, members, oracle, params=None, registry_params=None, 
     energy = deployer.deploy(project.EnergyToken)
     storage = deployer.deploy(project.StorageNode, sbt, energy)
     energy.set_burner(storage, True, sender=deployer)
-    vault = deployer.get_deployment_address(deployer.nonce + 8)  # after the next eight transactions
+    vault = deployer.get_deployment_address(deployer.nonce + 9)  # after the next nine transactions
     rewards = deployer.deploy(project.RewardDistributor, deca, keys, sbt, vault, *reward_params.values())
     rewards.set_oracle(oracle, True, sender=deployer)
     deca.set_minter(rewards, True, sender=deployer)
     pool = deployer.deploy(project.LiquidityPool, deca, energy, vault, market["fee_bps"], market["vault_share_bps"])
     desk = deployer.deploy(project.PaymentDesk, deca, energy, storage, pool, sbt, registry, vault,
-                           market["reference_price"], market["dao_share_bps"])
+                           market["reference_price"], market["dao_share_bps"], market["price_band_bps"])
+    pool.set_seeder(desk, sender=deployer)  # the first deposit: a payment at the price the DAO votes
     storage.set_desk(desk, sender=deployer)
     energy.set_minter(desk, True, sender=deployer)
     deca.set_minter(desk, True, sender=deployer)

@@ -29,9 +29,11 @@ def show():
     click.echo(f"pool: {rd / 1e18:.6f} DECA / {re} mWh of ENERGY, LP supply {pool.totalSupply()}, "
                f"fee {pool.fee_bps()} bps (vault share {pool.vault_share_bps()} bps), last update "
                f"{when(ts) if ts else 'never'}")
-    click.echo(f"price: spot {market.deca_per_kwh(pool.spot_price()):.6f} DECA/kWh, payments use "
-               f"{market.deca_per_kwh(desk.price()):.6f} DECA/kWh "
-               f"({'time-weighted' if desk.last_twap() else 'the DAO reference price'})")
+    last = desk.last_price()
+    click.echo(f"price: spot {market.deca_per_kwh(pool.spot_price()):.6f} DECA/kWh; payments at the price the DAO "
+               f"votes, refused beyond ±{desk.price_band_bps() / 100:g} % of the spot; last paid "
+               + (f"{market.deca_per_kwh(last):.6f} DECA/kWh" if last else "none yet, reference "
+                  f"{market.deca_per_kwh(desk.reference_price()):.6f} DECA/kWh"))
     parity = market.get_parity(system["storage"], system["energy"])
     for n in parity.nodes:
         click.echo(f"node {n.node}: stored {n.stored_mwh} mWh = tokenized {n.tokenized_mwh} + unpaid {n.unpaid_mwh}")
@@ -61,9 +63,18 @@ def review(request_id):
                f"({r.loss_bps / 100:.2f} %)")
     click.echo(f"  miner: hardware {'active' if r.hardware_status == 1 else 'NOT ACTIVE'}, online {r.online_hours} h, "
                f"{r.hashes} hashes, last reading {when(r.last_seen) if r.last_seen else 'never'}")
-    click.echo(f"  approval would mint {r.energy_to_mint} mWh of ENERGY and offer {r.deca_to_mint / 1e18:.6f} DECA "
-               f"({market.deca_per_kwh(r.price):.6f} DECA/kWh) to the pool, up to {r.dao_deca / 1e18:.6f} DECA "
-               f"to the vault")
+    click.echo(f"  prices [DECA/kWh]: time-weighted since filing {_kwh(r.twap_price)}, spot {_kwh(r.spot_price)}, "
+               f"last paid {_kwh(r.last_price)}; suggested {market.deca_per_kwh(r.price):.6f}")
+    click.echo(f"  approval at the suggested price would mint {r.energy_to_mint} mWh of ENERGY and offer "
+               f"{r.deca_to_mint / 1e18:.6f} DECA to the pool, up to {r.dao_deca / 1e18:.6f} DECA to the vault")
+    if r.status == 1:
+        click.echo(f"  to vote it: --call \"desk.approve({request_id}, {r.price})\" (refused if the spot is then "
+                   f"more than {desk.price_band_bps() / 100:g} % off)")
+
+
+def _kwh(price):
+    """A price for display, or "none" (0: no such price yet)."""
+    return f"{market.deca_per_kwh(price):.6f}" if price else "none"
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -174,7 +174,8 @@ def request_payment(account, days, excluded):
     tx = transact(desk.request_payment, token, start, end, keys, sender=account)
     e = tx.decode_logs(desk.PaymentRequested)[0]
     click.echo(f"payment request {e.request_id}: {e.deliveries} deliveries, received {e.received_mwh} mWh "
-               f"(sent {e.sent_mwh}); the DAO votes on `desk.approve({e.request_id})`")
+               f"(sent {e.sent_mwh}); the DAO votes on `desk.approve({e.request_id}, price)` "
+               f"(`ape run market review {e.request_id}` suggests the price)")
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -28,9 +28,10 @@ def carol(accounts):
 
 
 @pytest.fixture
-def kit(project, owner, vault):
-    """Factory: `kit.deploy(fee_bps=30, vault_share_bps=1667)` -> fresh tokens and pool."""
-    return Kit(project, owner, vault)
+def kit(project, owner, vault, alice):
+    """Factory: `kit.deploy(fee_bps=30, vault_share_bps=1667)` -> fresh tokens and pool; alice
+    stands in for the PaymentDesk, the seeder the DAO names for the first deposit."""
+    return Kit(project, owner, vault, seeder=alice)
 
 
 @pytest.fixture

@@ -31,11 +31,15 @@ class Market:
 
 
 class Kit:
-    def __init__(self, project, owner, vault):
-        self.project, self.owner, self.vault = project, owner, vault
+    """Deploys fresh markets; `seeder` is the account the DAO names for the first deposit (in
+    the system, the PaymentDesk)."""
+
+    def __init__(self, project, owner, vault, seeder):
+        self.project, self.owner, self.vault, self.seeder = project, owner, vault, seeder
 
     def deploy(self, fee_bps=30, vault_share_bps=1_667):
         deca = self.owner.deploy(self.project.DecaToken)
         energy = self.owner.deploy(self.project.EnergyToken)
         pool = self.owner.deploy(self.project.LiquidityPool, deca, energy, self.vault, fee_bps, vault_share_bps)
+        pool.set_seeder(self.seeder, sender=self.owner)
         return Market(self.owner, deca, energy, pool)

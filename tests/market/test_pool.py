@@ -93,6 +93,54 @@ def test_add_liquidity__first_deposit__locks_minimum_and_sets_ratio(market, pool
     assert pool.spot_price() == SEED_DECA * 10**18 // SEED_ENERGY
 
 
+@pytest.mark.parametrize("first", ["owner", "alice"])
+def test_add_liquidity__first_deposit_by_the_dao_or_its_seeder__accepted(market, pool, owner, alice, first):
+    account = {"owner": owner, "alice": alice}[first]
+    market.fund(account, SEED_DECA, SEED_ENERGY)
+    pool.add_liquidity(SEED_DECA, SEED_ENERGY, 0, 0, account, FAR, sender=account)
+    assert pool.balanceOf(account) == isqrt(SEED_DECA * SEED_ENERGY) - 1_000
+
+
+def test_add_liquidity__first_deposit_by_a_stranger__reverts(market, pool, alice, stranger):
+    """The donation attack starts with the first deposit (a stranger sets a tiny share and
+    then donates, so a later depositor's shares round away): the first deposit is the DAO's."""
+    market.fund(stranger, 10**24, 10**12)
+    with ape.reverts("pool: the first deposit is the DAO's"):
+        pool.add_liquidity(1_001, 1_001, 0, 0, stranger, FAR, sender=stranger)
+    assert pool.totalSupply() == 0
+
+
+def test_add_liquidity__stranger_after_the_dao_seeded__accepted(seeded, market, stranger):
+    market.fund(stranger, 10**21, 10**9)
+    seeded.add_liquidity(10**21, 10**9, 0, 0, stranger, FAR, sender=stranger)
+    assert seeded.balanceOf(stranger) > 0
+
+
+def test_donation__after_the_smallest_dao_seed__costs_a_later_depositor_almost_nothing(
+    market, pool, alice, bob, stranger, owner
+):
+    """After the smallest seed the desk makes (1 Wh at 1 DECA/kWh), a donation of 10 000 DECA
+    and 10 MWh, synced, moves a share's worth so that rounding costs a depositor of 1 DECA
+    and 1 kWh less than 0.1 % of it; the donor's money goes to the LP holders."""
+    market.fund(alice, 10**15, 1_000)
+    pool.add_liquidity(10**15, 1_000, 0, 0, alice, FAR, sender=alice)  # 1 Wh, 0.001 DECA
+    market.deca.mint(pool, 10_000 * 10**18, sender=owner)
+    market.energy.mint(pool, 10**10, sender=owner)
+    pool.sync(sender=stranger)
+    market.fund(bob, 10**18, 10**6)
+    pool.add_liquidity(10**18, 10**6, 0, 0, bob, FAR, sender=bob)
+    d, e = pool.quote_remove(pool.balanceOf(bob))
+    assert d * 1_000 >= 999 * 10**18 and e * 1_000 >= 999 * 10**6
+
+
+def test_set_seeder__dao__names_and_logs(pool, owner, stranger):
+    tx = pool.set_seeder(stranger, sender=owner)
+    assert pool.seeder() == stranger.address
+    assert [log.seeder for log in tx.decode_logs(pool.SeederChanged)] == [stranger.address]
+    with ape.reverts("pool: only the DAO"):
+        pool.set_seeder(stranger, sender=stranger)
+
+
 def test_add_liquidity__first_deposit_below_minimum__reverts(market, pool, alice):
     market.fund(alice, 10**6, 10**6)
     with ape.reverts("pool: insufficient shares minted"):
@@ -604,6 +652,7 @@ def test_token_callback__into_the_pool__is_refused(project, owner, vault, alice,
     bad = owner.deploy(project.ReentrantToken)
     energy = owner.deploy(project.EnergyToken)
     pool = owner.deploy(project.LiquidityPool, bad, energy, vault, 30, 1_667)
+    pool.set_seeder(alice, sender=owner)
     bad.mint(alice, 10**24, sender=alice)
     energy.mint(alice, 10**12, sender=owner)
     energy.approve(pool, MAX, sender=alice)

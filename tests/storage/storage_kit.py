@@ -14,6 +14,7 @@ from offchain.enroll import send_application
 CAPACITY_W = 4_200
 REFERENCE_PRICE = 10**30  # DECA wei per mWh x 1e18: 1 DECA per kWh
 DAO_SHARE_BPS = 1_000
+PRICE_BAND_BPS = 500  # the pool's spot may be 5 % off a voted price
 FEE_BPS = 30
 VAULT_SHARE_BPS = 1_667
 NODE_CAPACITY = 50_000_000  # mWh (50 kWh)
@@ -38,7 +39,8 @@ def deploy_market(project, chain, owner, vault, genesis, sbt=None):
     storage = owner.deploy(project.StorageNode, sbt, energy)
     pool = owner.deploy(project.LiquidityPool, deca, energy, vault, FEE_BPS, VAULT_SHARE_BPS)
     desk = owner.deploy(project.PaymentDesk, deca, energy, storage, pool, sbt, registry, vault,
-                        REFERENCE_PRICE, DAO_SHARE_BPS)
+                        REFERENCE_PRICE, DAO_SHARE_BPS, PRICE_BAND_BPS)
+    pool.set_seeder(desk, sender=owner)
     energy.set_burner(storage, True, sender=owner)
     energy.set_minter(desk, True, sender=owner)
     deca.set_minter(desk, True, sender=owner)
@@ -114,10 +116,15 @@ class Market:
         tx = self.desk.request_payment(token, start, end, keys, sender=sender)
         return tx.decode_logs(self.desk.PaymentRequested)[0].request_id
 
+    def approve(self, request_id, price=None):
+        """Approve a request at ``price`` (by default the price its review suggests, as the DAO
+        would vote); returns the receipt."""
+        price = self.desk.review(request_id).price if price is None else price
+        return self.desk.approve(request_id, price, sender=self.owner)
+
     def pay(self, token, keys, sender):
         """Request payment for ``keys`` and approve it; returns the approval receipt."""
-        request_id = self.request_payment(token, keys, sender)
-        return self.desk.approve(request_id, sender=self.owner)
+        return self.approve(self.request_payment(token, keys, sender))
 
     def fill_args(self, request_id, delivered, start=None, end=None, meter_priv=None, buyer=None):
         """Arguments of ``StorageNode.fill``, signed by the node's meter and naming ``buyer`` (by

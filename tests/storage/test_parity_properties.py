@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from conftest import DEVICE_KEYS, METER_KEYS
 from offchain import amm
-from storage_kit import DAO_SHARE_BPS, HOUR, MIN_PAYMENT_MWH, deploy_market
+from storage_kit import DAO_SHARE_BPS, HOUR, MIN_PAYMENT_MWH, PRICE_BAND_BPS, REFERENCE_PRICE, deploy_market
 
 DEAD = amm.DEAD
 DAY = 86_400
@@ -120,8 +120,10 @@ class MarketMachine(RuleBasedStateMachine):
         energy_supply, deca_supply = m.energy.totalSupply(), m.deca.totalSupply()
         vault_deca, miner_shares, miner_energy = m.deca.balanceOf(self.vault), m.pool.balanceOf(miner), \
             m.energy.balanceOf(miner)
-        tx = m.desk.approve(request_id, sender=self.owner)
+        price = m.pool.spot_price() or REFERENCE_PRICE  # the DAO votes the pool's price
+        tx = m.desk.approve(request_id, price, sender=self.owner)
         [e] = tx.decode_logs(m.desk.PaymentApproved)
+        assert e.price == price
         assert e.energy_mwh == energy and m.energy.totalSupply() == energy_supply + energy
         assert e.deca_added <= energy * e.price // PRICE_SCALE
         assert m.deca.totalSupply() - deca_supply == e.deca_added + e.dao_deca
@@ -393,7 +395,7 @@ def test_market__random_sequences__keep_parity_and_the_pool_sound(project, chain
 
 @pytest.fixture(scope="module")
 def markets(project, chain, accounts):
-    """A market whose pool is empty and one whose pool holds a first payment (observed, an hour old)."""
+    """A market whose pool is empty and one whose pool holds a first payment."""
     owner, vault, miner = accounts[0], accounts[8], accounts[4]
     built = {}
     for seeded in (False, True):
@@ -402,7 +404,6 @@ def markets(project, chain, accounts):
         node = m.register_node(METER_KEYS[0])
         if seeded:
             m.pay(token, [m.deliver(token, node, 10_000_000, 9_600_000, sender=miner)], sender=miner)
-            m.desk.observe(sender=owner)
             m.deca.approve(m.pool, MAX, sender=accounts[12])
         built[seeded] = (m, token, node)
     return built
@@ -410,10 +411,15 @@ def markets(project, chain, accounts):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seeded=st.booleans(), received=st.integers(MIN_PAYMENT_MWH, 20_000_000),
-       loss=st.integers(0, 1_000_000), swap_bps=st.integers(0, 3_000), wait=st.integers(0, 3 * HOUR))
-def test_approve__any_amounts__mints_the_received_energy_and_only_the_deca_it_adds(
-    markets, chain, accounts, seeded, received, loss, swap_bps, wait
+       loss=st.integers(0, 1_000_000), swap_bps=st.integers(0, 3_000), wait=st.integers(0, 3 * HOUR),
+       off_bps=st.integers(-1_500, 1_500))
+def test_approve__any_amounts__mints_the_received_energy_at_the_voted_price_or_refuses(
+    markets, chain, accounts, seeded, received, loss, swap_bps, wait, off_bps
 ):
+    """Whatever the amounts and whoever moved the pool: an approval at a voted price off the
+    spot by more than the band is refused with nothing minted; otherwise it mints the received
+    ENERGY and DECA at exactly the voted price, of which the pool takes what its ratio allows
+    (the rest burned)."""
     m, token, node = markets[seeded]
     miner, trader = accounts[4], accounts[12]
     next_delivery = dict(m.next_delivery)
@@ -428,7 +434,15 @@ def test_approve__any_amounts__mints_the_received_energy_and_only_the_deca_it_ad
                                        sender=miner)
         energy, deca, vault_deca = m.energy.totalSupply(), m.deca.totalSupply(), m.deca.balanceOf(m.desk.vault())
         rd, re, _ = m.pool.reserves()
-        tx = m.desk.approve(request_id, sender=m.owner)
+        spot = m.pool.spot_price()
+        price = (spot or REFERENCE_PRICE) * (10_000 + off_bps) // 10_000
+        refused = spot and abs(price - spot) * 10_000 > price * PRICE_BAND_BPS
+        if refused:
+            with ape.reverts("desk: pool price off the voted price"):
+                m.desk.approve(request_id, price, sender=m.owner)
+            assert (m.energy.totalSupply(), m.deca.totalSupply()) == (energy, deca)
+            return
+        tx = m.desk.approve(request_id, price, sender=m.owner)
         [e] = tx.decode_logs(m.desk.PaymentApproved)
         after = (m.energy.totalSupply() - energy, m.deca.totalSupply() - deca,
                  m.deca.balanceOf(m.desk.vault()) - vault_deca, m.pool.reserves()[:2])
@@ -440,6 +454,6 @@ def test_approve__any_amounts__mints_the_received_energy_and_only_the_deca_it_ad
     assert energy_minted == e.energy_mwh == received
     assert deca_minted == e.deca_added + e.dao_deca  # what the pool did not take was burned
     assert vault_got == e.dao_deca == e.deca_added * DAO_SHARE_BPS // 10_000
-    assert e.deca_added <= received * e.price // PRICE_SCALE
+    assert e.price == price and e.deca_added <= received * price // PRICE_SCALE
     assert (rd2 - rd, re2 - re + e.energy_to_miner) == (e.deca_added, received)
     assert tokenized == supply and per_node
