@@ -7,7 +7,8 @@
         delay, members vote For, Against or Abstain during the voting
         period; a proposal succeeds with at least `quorum_bps` of the
         electorate voting For (both as they were when it was created) and
-        more For than Against. A succeeded proposal is queued, and after the
+        more For than Against. A succeeded proposal is queued within the grace
+        period after its vote (as it was when created), and after the
         timelock delay anyone may execute it, until the grace period (as it
         was when queued) expires. The proposer may cancel before
         voting ends. States follow Compound's GovernorBravo.
@@ -19,7 +20,9 @@
         a module update is one proposal.
 @custom:security Time is block time in seconds. A proposal is judged by the
         rules in force when it was created (electorate, who may vote, For votes
-        needed, voting window) or queued (eta, expiry); later changes of the
+        needed, voting window, deadline to queue) or queued (eta, expiry); a
+        succeeded proposal not queued by its deadline expires, so an old
+        result cannot be carried out under a later DAO; later changes of the
         members or the parameters apply only to later proposals. Who may vote
         is decided by transaction order, not time: a member seated after a
         proposal was created, even in the same block, cannot vote on it.
@@ -113,7 +116,8 @@ struct Proposal:
     vote_start: uint256  # timestamp [s]
     vote_end: uint256  # timestamp [s], inclusive
     eta: uint256  # timestamp [s] from which it may execute, 0 until queued
-    expires: uint256  # timestamp [s] from which it no longer may, eta + grace_period when queued; 0 until then
+    expires: uint256  # timestamp [s] from which it may no longer be queued (vote_end + grace_period, set
+    #                   when created) or, once queued, executed (eta + grace_period)
     electorate: uint256  # members when created
     quorum_votes: uint256  # For votes needed: ceil(electorate × quorum_bps / 10 000) when created
     for_votes: uint256
@@ -211,13 +215,14 @@ def propose(calls: DynArray[Call, MAX_CALLS], description: String[MAX_DESCRIPTIO
     end: uint256 = start + self.voting_period
     electorate: uint256 = len(self.member_list)
     # A new id's fields are all zero: only the non-zero ones are written (each write of a zero
-    # would cost a storage access for nothing). The rest (eta, expires, votes, flags) start at 0.
+    # would cost a storage access for nothing). The rest (eta, votes, flags) start at 0.
     self.proposals[pid].proposer = msg.sender
     self.proposals[pid].created = block.timestamp
     self.proposals[pid].vote_start = start
     self.proposals[pid].vote_end = end
     self.proposals[pid].electorate = electorate
     self.proposals[pid].quorum_votes = self._quorum(electorate)
+    self.proposals[pid].expires = end + self.grace_period  # the deadline to queue
     self.proposal_calls[pid] = calls
     log ProposalCreated(
         proposal_id=pid,
@@ -260,8 +265,8 @@ def cast_vote(proposal_id: uint256, support: uint8, reason: String[MAX_REASON] =
 @external
 def queue(proposal_id: uint256):
     """
-    @notice Start the timelock of a succeeded proposal; anyone may call. Its eta and
-        expiry (eta + grace_period) are fixed now.
+    @notice Start the timelock of a succeeded proposal, before its deadline to queue;
+        anyone may call. Its eta and expiry (eta + grace_period) are fixed now.
     @param proposal_id The proposal.
     """
     assert self._state(proposal_id) == SUCCEEDED, "dao: proposal not succeeded"
@@ -490,8 +495,8 @@ def _state(proposal_id: uint256) -> uint8:
     for_votes: uint256 = self.proposals[proposal_id].for_votes
     if for_votes <= self.proposals[proposal_id].against_votes or for_votes < self.proposals[proposal_id].quorum_votes:
         return DEFEATED
+    if block.timestamp >= self.proposals[proposal_id].expires:
+        return EXPIRED  # not queued by its deadline, or not executed by its expiry
     if self.proposals[proposal_id].eta == 0:
         return SUCCEEDED
-    if block.timestamp >= self.proposals[proposal_id].expires:
-        return EXPIRED
     return QUEUED

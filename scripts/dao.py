@@ -157,6 +157,8 @@ def show(proposal_id):
     click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; quorum {dao.quorum(proposal_id)} of {p.electorate} (fixed at creation)")
     if p.eta:
         click.echo(f"  executable:  from {when(p.eta)} until {when(p.expires)} (fixed when queued)")
+    else:
+        click.echo(f"  queue by:    {when(p.expires)} if it passes (fixed at creation)")
     for i, c in enumerate(dao.calls(proposal_id)):
         target = names.get(c.target, c.target)
         decoded = _decode_call(system, c.target, bytes(c.data))

@@ -306,3 +306,39 @@ def test_queue__queued_or_expired__reverts(chain, dao, dao_members, attacker, su
     with ape.reverts("dao: proposal not succeeded"):
         dao.queue(pid, sender=attacker)
     assert dao.proposals(pid).eta == eta
+
+
+# ------------------------------ queue deadline ------------------------------
+
+
+def test_queue__after_the_deadline_copied_at_creation__expired(chain, dao, dao_members, attacker, succeeded):
+    """A succeeded proposal left unqueued expires at vote_end + grace_period (the grace period
+    of its creation): an old result cannot be queued and executed months later, under a DAO
+    whose members and parameters moved on."""
+    pid = succeeded()
+    deadline = dao.proposals(pid).vote_end + dao.grace_period()
+    assert dao.proposals(pid).expires == deadline
+    chain.pending_timestamp = deadline - 1
+    chain.mine()
+    assert state_name(dao, pid) == "Succeeded"
+    chain.pending_timestamp = deadline
+    chain.mine()
+    assert state_name(dao, pid) == "Expired"
+    with ape.reverts("dao: proposal not succeeded"):
+        dao.queue(pid, sender=attacker)
+
+
+def test_queue__grace_raised_after_creation__deadline_kept(chain, dao, dao_members, attacker, propose, voting,
+                                                           ripe, enact):
+    raise_grace = ripe(call(dao.set_parameter, "grace_period", 365 * 86_400))
+    pid = propose()
+    voting(pid)
+    for m in dao_members:
+        dao.cast_vote(pid, FOR, sender=m)
+    deadline = dao.proposals(pid).expires
+    enact(raise_grace)
+    chain.pending_timestamp = max(chain.pending_timestamp, deadline)
+    chain.mine()
+    assert state_name(dao, pid) == "Expired"
+    with ape.reverts("dao: proposal not succeeded"):
+        dao.queue(pid, sender=attacker)
