@@ -554,6 +554,25 @@ def shares(winner_mask, a_bps, q_bps, v_milli, emission):
 # ----------------------------------------------------------------------------
 
 
+class EpochInputs(NamedTuple):
+    """What the oracle knows of an epoch's miners, one row per miner with readings in it.
+
+    Everything comes from the chain (the SBT's declarations, the registry's readings and
+    legal counts) through the index; the window's columns end with the epoch itself.
+    """
+
+    epoch: int
+    token_id: np.ndarray  # (M,) int64: admission order (a smaller id was admitted earlier)
+    owner: list  # (M,) str: the token owner's address
+    lat: np.ndarray  # (M,) [deg] declared
+    lon: np.ndarray  # (M,) [deg] declared
+    capacity_w: np.ndarray  # (M,) [W] declared peak capacity
+    ts: np.ndarray  # (M, S) [s] the epoch's readings, NaN for none
+    power_mw: np.ndarray  # (M, S) [mW] the epoch's readings, NaN for none
+    n_per_epoch: np.ndarray  # (M, W) int64: legal readings per epoch of the window
+    energy_mwh: np.ndarray  # (M, W) int64 [mWh] energy booked per epoch of the window
+
+
 class EpochScores(NamedTuple):
     """Everything ``score_epoch`` computes, one row per miner."""
 
