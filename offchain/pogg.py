@@ -659,3 +659,88 @@ def score_epoch(lat, lon, capacity_w, ts, power_mw, n_per_epoch, energy_mwh, win
     amounts, remainder = shares(winner_mask, a_bps, q_bps, v_milli, emission)
     return EpochScores(bound, exceeded, near, a, q, v, a_bps, q_bps, v_milli, c, amounts,
                        remainder)
+
+
+def split(winner_mask, c, emission, k):
+    """Reward of each winner, the same in expectation however the energy is split.
+
+    ``amount_i = emission · K · c_i // D`` with ``D = max(K · Σ_winners c, Σ_all c)``:
+    one winner in ``K`` on average, so a winner is paid ``K`` times its share of all the
+    epoch's contributions (its expected pay is then its share, whether its energy sits on
+    one token or several, and a lone winner of a thin epoch does not take the whole
+    emission); when the winners' shares add up to more than the emission, they split it
+    in proportion instead. The rest goes to the vault.
+
+    Parameters
+    ----------
+    winner_mask : array_like of bool, shape ``(M,)``
+    c : array_like of int, shape ``(M,)``
+        Contributions of every miner of the epoch (winners or not).
+    emission : int [DECA wei]
+    k : int
+        Lottery odds.
+
+    Returns
+    -------
+    amounts : ndarray of object (Python int), shape ``(M,)`` [DECA wei]
+    remainder : int [DECA wei]
+    """
+    emission, k = int(emission), int(k)
+    if emission < 0 or k < 1:
+        raise ValueError("pogg: negative emission or odds below 1")
+    mask = np.asarray(winner_mask, dtype=bool)
+    c = [int(x) for x in np.asarray(c).tolist()]
+    amounts = np.zeros(mask.shape, dtype=object)
+    win = np.flatnonzero(mask)
+    denominator = max(k * sum(c[i] for i in win), sum(c))
+    if denominator == 0:
+        return amounts, emission
+    for i in win:
+        amounts[i] = emission * k * c[i] // denominator
+    return amounts, emission - sum(amounts[win])
+
+
+class Scores(NamedTuple):
+    """Everything ``score_inputs`` computes, one row per miner."""
+
+    auth: object  # authenticity.Authenticity
+    a_bps: np.ndarray  # (M,) [bps]
+    q_bps: np.ndarray  # (M,) [bps]
+    v_mwh: np.ndarray  # (M,) int64 [mWh] credited energy of the epoch
+    c: np.ndarray  # (M,) contribution a_bps · q_bps · v_mwh
+    amounts: np.ndarray  # (M,) object, Python ints [DECA wei]
+    remainder: int  # [DECA wei] to the DAO vault
+
+
+def score_inputs(inputs, winner_mask, emission, k, params=None, **bound_kwargs):
+    """Score every miner of an epoch and split the emission among the winners.
+
+    ``c = a_bps · q_bps · v_mwh``: authenticity and credited energy (``authenticity``),
+    quantity over the window (``quantity_bps``); ``split`` pays the winners.
+
+    Parameters
+    ----------
+    inputs : EpochInputs
+    winner_mask : array_like of bool, shape ``(M,)``
+    emission : int [DECA wei]
+    k : int
+        Lottery odds.
+    params : authenticity.ScoringParams, optional
+    **bound_kwargs
+        Of ``pvbound.clear_sky_power``.
+
+    Returns
+    -------
+    Scores
+    """
+    from offchain import authenticity
+
+    params = params or authenticity.ScoringParams()
+    auth = authenticity.authenticate(inputs, params, **bound_kwargs)
+    window = np.asarray(inputs.n_per_epoch).shape[1]
+    q_bps = quantity_bps(inputs.n_per_epoch, window=max(window, 1))
+    a_bps = quantise_fraction(auth.a)
+    v_mwh = auth.credited_mwh
+    c = contribution_units(a_bps, q_bps, v_mwh)
+    amounts, remainder = split(winner_mask, c, emission, k)
+    return Scores(auth, a_bps, q_bps, v_mwh, c, amounts, remainder)
