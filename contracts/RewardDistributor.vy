@@ -12,6 +12,12 @@
         (module `lottery`, the rule of `EpochKeys.is_winner`). An epoch not
         posted by its deadline pays its whole emission to the vault
         (`sweep`). DECA minted per epoch never exceeds the epoch's emission.
+        The DAO sets PoGG's scoring parameters here (`set_scoring_params`,
+        twin offchain.authenticity.ScoringParams) and each `Posted` event
+        carries the hash of those in force (`scoring_params_hash`), so that
+        an auditor can check a published table's parameters against the
+        chain:
+            keccak256(abi.encode(13 × uint32, in the struct's order))
         Leaf (OpenZeppelin standard tree, twin offchain.merkle.leaf):
             keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id,
                 uint256 amount, uint16 a_bps, uint16 q_bps, uint256 v_milli)))
@@ -25,6 +31,11 @@
         (4) A revoked token has no owner: its claim reverts in the SBT
         ("erc721: invalid token ID"). A suspended one is still paid; the
         oracle's table decides whether it has a row.
+        (5) The contract does not score: `Posted.params_hash` only says which
+        parameters the oracle had to use (those in force at the post). That
+        the table follows from them is checked off chain, from the published
+        inputs. A table scored before a change of the parameters and posted
+        after it commits to the new ones: the oracle must re-score it.
 """
 
 from snekmate.auth import ownable as ow
@@ -65,6 +76,7 @@ event Posted:
     root: bytes32
     total: uint256  # DECA wei
     uri: String[MAX_URI]
+    params_hash: bytes32  # scoring_params_hash when posted
 
 event Swept:
     epoch: indexed(uint64)
@@ -83,6 +95,10 @@ event OracleChanged:
 event ParameterChanged:
     name: String[32]
     value: uint256
+
+event ScoringParamsChanged:
+    params_hash: indexed(bytes32)  # keccak256(abi_encode(params))
+    params: ScoringParams
 
 
 # ============================= CONSTANTS ============================
@@ -118,6 +134,40 @@ CLAIM_WINDOW: constant(uint256) = 192  # epochs per word
 CLAIM_SLOTS: constant(uint256) = 3
 CLAIM_TAG: constant(uint256) = 192  # bit of the tag
 
+# PoGG's scoring parameters (offchain.authenticity.ScoringParams): the
+# defaults set at deployment, then each one's range (`set_scoring_params`).
+DEFAULT_RADIUS_M: constant(uint32) = 25_000  # m
+DEFAULT_NEIGHBOURS: constant(uint32) = 6
+DEFAULT_MARGIN_BPS: constant(uint32) = 15_000  # bps of clear sky
+DEFAULT_FLOOR_BPS: constant(uint32) = 100  # bps of capacity
+DEFAULT_SKEW_S: constant(uint32) = 600  # s
+DEFAULT_CHECK_EPOCHS: constant(uint32) = 24  # epochs
+DEFAULT_YIELD_TOLERANCE_BPS: constant(uint32) = 1_500  # bps
+DEFAULT_YIELD_LIMIT_BPS: constant(uint32) = 5_000  # bps
+DEFAULT_WEATHER_TOLERANCE_BPS: constant(uint32) = 2_000  # bps
+DEFAULT_WEATHER_LIMIT_BPS: constant(uint32) = 6_000  # bps
+DEFAULT_COPY_RESIDUAL_BPS: constant(uint32) = 100  # bps
+DEFAULT_COPY_WEATHER_BPS: constant(uint32) = 500  # bps
+DEFAULT_LONE_BPS: constant(uint32) = 2_500  # bps
+
+MIN_RADIUS_M: constant(uint32) = 1  # m
+MAX_RADIUS_M: constant(uint32) = 1_000_000  # m
+MIN_NEIGHBOURS: constant(uint32) = 1
+MAX_NEIGHBOURS: constant(uint32) = 32
+MIN_MARGIN_BPS: constant(uint32) = 10_000  # bps: the bound is at least clear sky
+MAX_MARGIN_BPS: constant(uint32) = 30_000  # bps
+MAX_FLOOR_BPS: constant(uint32) = 1_000  # bps
+MAX_SKEW_S: constant(uint32) = 3_600  # s
+MIN_CHECK_EPOCHS: constant(uint32) = 4  # epochs: the weather fit needs four
+MAX_CHECK_EPOCHS: constant(uint32) = 168  # epochs (a week)
+MAX_YIELD_TOLERANCE_BPS: constant(uint32) = 10_000  # bps
+MAX_YIELD_LIMIT_BPS: constant(uint32) = 100_000  # bps, above the tolerance
+MAX_WEATHER_TOLERANCE_BPS: constant(uint32) = 100_000  # bps
+MAX_WEATHER_LIMIT_BPS: constant(uint32) = 200_000  # bps, above the tolerance
+MAX_COPY_RESIDUAL_BPS: constant(uint32) = 10_000  # bps
+MAX_COPY_WEATHER_BPS: constant(uint32) = 100_000  # bps
+MAX_LONE_BPS: constant(uint32) = 10_000  # bps: authenticity at most 1
+
 
 # ============================== STORAGE =============================
 
@@ -131,6 +181,24 @@ struct EpochRewards:
     sk_inv: uint256  # SK_e⁻¹ mod n, what a claim's point check needs
     entropy: bytes32  # entropy_e
 
+# PoGG's scoring parameters, twin offchain.authenticity.ScoringParams (same
+# fields, order and units). Their hash is the 13 fields ABI-encoded as
+# uint32 words.
+struct ScoringParams:
+    radius_m: uint32  # m, neighbours within
+    neighbours: uint32  # at most this many
+    margin_bps: uint32  # bps of clear sky
+    floor_bps: uint32  # bps of capacity
+    skew_s: uint32  # s, clock tolerance of the bound
+    check_epochs: uint32  # epochs of the scale, weather and copy checks
+    yield_tolerance_bps: uint32  # bps
+    yield_limit_bps: uint32  # bps
+    weather_tolerance_bps: uint32  # bps
+    weather_limit_bps: uint32  # bps
+    copy_residual_bps: uint32  # bps
+    copy_weather_bps: uint32  # bps
+    lone_bps: uint32  # bps
+
 DECA: immutable(address)
 KEYS: immutable(address)  # EpochKeys
 SBT: immutable(address)  # MinerSBT
@@ -142,6 +210,8 @@ START_EPOCH: immutable(uint64)  # first epoch with an emission
 is_oracle: public(HashMap[address, bool])
 emission: public(uint256)  # DECA wei per epoch
 post_deadline: public(uint256)  # s after an epoch's end
+scoring_params: public(ScoringParams)  # in force, set by the DAO
+scoring_params_hash: public(bytes32)  # keccak256(abi_encode(scoring_params))
 
 _epochs: HashMap[uint64, EpochRewards]
 _claimed: HashMap[uint256, HashMap[uint256, uint256]]  # token -> ring slot -> tag | bits
@@ -158,6 +228,7 @@ def __init__(deca: address, keys: address, sbt: address, vault: address, emissio
     @param vault The DAO's treasury, which receives unpaid emission.
     @param emission DECA wei per epoch, at most 2**96 − 1.
     @param post_deadline Seconds after an epoch's end to post its root, 2 h .. 7 days.
+    @dev The scoring parameters start at the DEFAULT_* constants.
     """
     ow.__init__()
     assert deca != empty(address) and keys != empty(address), "rewards: zero address"
@@ -172,6 +243,21 @@ def __init__(deca: address, keys: address, sbt: address, vault: address, emissio
     START_EPOCH = convert((block.timestamp - GENESIS) // EPOCH_SECONDS, uint64)
     self._set_emission(emission)
     self._set_post_deadline(post_deadline)
+    self._set_scoring_params(ScoringParams(
+        radius_m=DEFAULT_RADIUS_M,
+        neighbours=DEFAULT_NEIGHBOURS,
+        margin_bps=DEFAULT_MARGIN_BPS,
+        floor_bps=DEFAULT_FLOOR_BPS,
+        skew_s=DEFAULT_SKEW_S,
+        check_epochs=DEFAULT_CHECK_EPOCHS,
+        yield_tolerance_bps=DEFAULT_YIELD_TOLERANCE_BPS,
+        yield_limit_bps=DEFAULT_YIELD_LIMIT_BPS,
+        weather_tolerance_bps=DEFAULT_WEATHER_TOLERANCE_BPS,
+        weather_limit_bps=DEFAULT_WEATHER_LIMIT_BPS,
+        copy_residual_bps=DEFAULT_COPY_RESIDUAL_BPS,
+        copy_weather_bps=DEFAULT_COPY_WEATHER_BPS,
+        lone_bps=DEFAULT_LONE_BPS,
+    ))
 
 
 # ============================= EXTERNAL =============================
@@ -180,10 +266,12 @@ def __init__(deca: address, keys: address, sbt: address, vault: address, emissio
 def post(epoch: uint64, root: bytes32, total: uint256, uri: String[MAX_URI]):
     """
     @notice Post an epoch's reward table (oracle); mints emission − total to the vault.
+            The `Posted` event commits to the scoring parameters in force
+            (`scoring_params_hash`): the table must have been scored with them.
     @param epoch A revealed epoch, before its deadline.
     @param root Merkle root of the table's rows.
     @param total Sum of the rows' amounts [DECA wei], at most the emission.
-    @param uri Where the full table and its inputs are published.
+    @param uri Where the full table, its inputs and parameters are published.
     """
     assert self.is_oracle[msg.sender], "rewards: not an oracle"
     assert epoch >= START_EPOCH, "rewards: epoch before start"
@@ -207,7 +295,7 @@ def post(epoch: uint64, root: bytes32, total: uint256, uri: String[MAX_URI]):
     )
     if emission > total:
         extcall IDecaToken(DECA).mint(VAULT, emission - total)
-    log Posted(epoch=epoch, root=root, total=total, uri=uri)
+    log Posted(epoch=epoch, root=root, total=total, uri=uri, params_hash=self.scoring_params_hash)
 
 
 @external
@@ -309,6 +397,23 @@ def set_post_deadline(post_deadline: uint256):
     """
     self._check_dao()
     self._set_post_deadline(post_deadline)
+
+
+@external
+def set_scoring_params(params: ScoringParams):
+    """
+    @notice Set PoGG's scoring parameters for the epochs posted from now on (DAO).
+    @param params Each field in its range: radius_m [m] 1 .. 1e6;
+           neighbours 1 .. 32; margin_bps [bps] 10 000 .. 30 000; floor_bps
+           [bps] ≤ 1 000; skew_s [s] ≤ 3 600; check_epochs [epochs] 4 .. 168;
+           yield_tolerance_bps [bps] ≤ 10 000 < yield_limit_bps ≤ 100 000
+           (limit above tolerance); weather_tolerance_bps [bps] ≤ 100 000,
+           weather_limit_bps [bps] above it, ≤ 200 000; copy_residual_bps
+           [bps] ≤ 10 000; copy_weather_bps [bps] ≤ 100 000; lone_bps [bps]
+           ≤ 10 000.
+    """
+    self._check_dao()
+    self._set_scoring_params(params)
 
 
 @external
@@ -497,3 +602,24 @@ def _set_post_deadline(post_deadline: uint256):
     assert post_deadline >= MIN_POST_DEADLINE and post_deadline <= MAX_POST_DEADLINE, "rewards: bad post deadline"
     self.post_deadline = post_deadline
     log ParameterChanged(name="post_deadline", value=post_deadline)
+
+
+@internal
+def _set_scoring_params(p: ScoringParams):
+    assert p.radius_m >= MIN_RADIUS_M and p.radius_m <= MAX_RADIUS_M, "rewards: bad radius"
+    assert p.neighbours >= MIN_NEIGHBOURS and p.neighbours <= MAX_NEIGHBOURS, "rewards: bad neighbours"
+    assert p.margin_bps >= MIN_MARGIN_BPS and p.margin_bps <= MAX_MARGIN_BPS, "rewards: bad margin"
+    assert p.floor_bps <= MAX_FLOOR_BPS, "rewards: bad floor"
+    assert p.skew_s <= MAX_SKEW_S, "rewards: bad skew"
+    assert p.check_epochs >= MIN_CHECK_EPOCHS and p.check_epochs <= MAX_CHECK_EPOCHS, "rewards: bad check epochs"
+    assert p.yield_tolerance_bps <= MAX_YIELD_TOLERANCE_BPS, "rewards: bad yield tolerance"
+    assert p.yield_limit_bps > p.yield_tolerance_bps and p.yield_limit_bps <= MAX_YIELD_LIMIT_BPS, "rewards: bad yield limit"
+    assert p.weather_tolerance_bps <= MAX_WEATHER_TOLERANCE_BPS, "rewards: bad weather tolerance"
+    assert p.weather_limit_bps > p.weather_tolerance_bps and p.weather_limit_bps <= MAX_WEATHER_LIMIT_BPS, "rewards: bad weather limit"
+    assert p.copy_residual_bps <= MAX_COPY_RESIDUAL_BPS, "rewards: bad copy residual"
+    assert p.copy_weather_bps <= MAX_COPY_WEATHER_BPS, "rewards: bad copy weather"
+    assert p.lone_bps <= MAX_LONE_BPS, "rewards: bad lone"
+    params_hash: bytes32 = keccak256(abi_encode(p))
+    self.scoring_params = p
+    self.scoring_params_hash = params_hash
+    log ScoringParamsChanged(params_hash=params_hash, params=p)

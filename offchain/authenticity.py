@@ -461,3 +461,44 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     weather = np.where(lone, 1.0, ramp(residual, _bps(p.weather_tolerance_bps), _bps(p.weather_limit_bps)))
     a = inside * scale * weather * ~copy * np.where(lone, _bps(p.lone_bps), 1.0)
     return Authenticity(credited, a, inside, scale, weather, copy, lone, ratio, residual, near)
+
+
+# ----------------------------------------------------------------------------
+# The parameters on chain
+# ----------------------------------------------------------------------------
+
+
+def params_hash(params):
+    """The hash a post commits to: ``RewardDistributor.scoring_params_hash``'s twin.
+
+    Parameters
+    ----------
+    params : ScoringParams
+        Or anything with its fields as attributes (an ape struct).
+
+    Returns
+    -------
+    bytes
+        ``keccak256`` of the 13 fields ABI-encoded as ``uint32``, in the fields' order
+        (13 words of 32 bytes), 32 bytes.
+    """
+    from eth_abi import encode as abi_encode
+    from eth_utils import keccak
+
+    values = [int(getattr(params, f)) for f in ScoringParams._fields]
+    return keccak(abi_encode(["uint32"] * len(values), values))
+
+
+def get_scoring_params(distributor):
+    """The scoring parameters in force on chain (``RewardDistributor.scoring_params``).
+
+    Parameters
+    ----------
+    distributor : ape contract instance of ``RewardDistributor``
+
+    Returns
+    -------
+    ScoringParams
+    """
+    p = distributor.scoring_params()
+    return ScoringParams(*(int(getattr(p, f)) for f in ScoringParams._fields))

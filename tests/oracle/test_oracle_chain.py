@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from offchain import oracle, store
+from offchain import authenticity, oracle, store
 from offchain.oracle import COMMITTED, EXPIRED, POSTED, SWEPT, OracleError
 
 from oracle_kit import EMISSION, POST_DEADLINE, Crash, events
@@ -47,6 +47,7 @@ def test_run__finished_epoch__committed_revealed_scored_posted(
     (posted,) = events(contracts.distributor.Posted, chain)
     assert bytes(posted.root) == table.root and posted.total == table.total
     assert posted.uri == oracle.table_path(tmp_path, 0).resolve().as_uri()
+    assert bytes(posted.params_hash) == authenticity.params_hash(authenticity.get_scoring_params(contracts.distributor))
     assert deca.balanceOf(vault) == EMISSION - table.total
     assert table.sk == contracts.keys.secret(0) and table.entropy == bytes(contracts.keys.entropy(0))
     assert all(r.a > 0.9 for r in table.rows)  # flat power at noon, neighbours agree

@@ -4,11 +4,13 @@ import itertools
 
 import ape
 import pytest
+from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from greenminer import secp256k1
 from offchain import merkle, pogg
+from offchain.authenticity import ScoringParams, get_scoring_params, params_hash
 from rewards_kit import EMISSION, EPOCH_SECONDS, POST_DEADLINE, Table, filler_rows
 
 P = secp256k1.P
@@ -113,6 +115,7 @@ def test_post__revealed_epoch__records_and_pays_the_rest_to_vault(dist, deca, va
     logs = tx.decode_logs(dist.Posted)
     assert len(logs) == 1
     assert (logs[0].epoch, logs[0].root, logs[0].total, logs[0].uri) == (0, table.root, table.total, "ipfs://table/0")
+    assert logs[0].params_hash == params_hash(ScoringParams())
     assert dist.epoch_rewards(0) == (table.root, table.total, 0, 1)
     assert deca.balanceOf(vault) == EMISSION - table.total
     assert deca.totalSupply() == EMISSION - table.total
@@ -470,13 +473,14 @@ def test_supply__posted_swept_and_claimed_epochs__each_within_emission(
 # ============================== DAO setters ==============================
 
 
-@pytest.mark.parametrize("who", ["attacker", "oracle"])
+@pytest.mark.parametrize("who", ["attacker", "oracle", "stranger"])
 def test_setters__not_the_dao__revert(dist, who, request):
     sender = request.getfixturevalue(who)
     for call, args in [
         (dist.set_oracle, (sender, True)),
         (dist.set_emission, (1,)),
         (dist.set_post_deadline, (3 * 3_600,)),
+        (dist.set_scoring_params, (ScoringParams(),)),
         (dist.transfer_ownership, (sender,)),
     ]:
         with ape.reverts("rewards: only the DAO"):
@@ -526,6 +530,139 @@ def test_transfer_ownership__to_dao__new_owner_only(dist, owner, attacker):
     assert dist.owner() == attacker
     with ape.reverts("rewards: only the DAO"):
         dist.set_emission(1, sender=owner)
+
+
+# ============================== scoring parameters ==============================
+
+# Every field changed from the default, each in its range.
+RETUNED = ScoringParams(
+    radius_m=40_000, neighbours=8, margin_bps=14_000, floor_bps=50, skew_s=900, check_epochs=48,
+    yield_tolerance_bps=1_000, yield_limit_bps=4_000, weather_tolerance_bps=2_500, weather_limit_bps=7_000,
+    copy_residual_bps=80, copy_weather_bps=600, lone_bps=2_000,
+)
+
+
+def test_scoring_params__defaults__equal_the_python_twin(dist, chain):
+    assert ScoringParams(*dist.scoring_params()) == ScoringParams()
+    for field in ScoringParams._fields:
+        assert getattr(dist.scoring_params(), field) == getattr(ScoringParams(), field), field
+    assert get_scoring_params(dist) == ScoringParams()
+    assert dist.scoring_params_hash() == params_hash(ScoringParams())
+    # the deployment logs them as a change
+    logs = list(dist.ScoringParamsChanged.range(0, chain.blocks.height + 1))
+    assert len(logs) == 1
+    assert logs[0].params_hash == params_hash(ScoringParams())
+    assert ScoringParams(*logs[0].params) == ScoringParams()
+
+
+def test_params_hash__twin__keccak_of_13_words_in_field_order():
+    words = b"".join(v.to_bytes(32, "big") for v in RETUNED)
+    assert len(words) == 13 * 32
+    assert params_hash(RETUNED) == keccak(words)
+
+
+def test_set_scoring_params__by_the_dao__stored_logged_and_hashed(dist, owner):
+    old_hash = dist.scoring_params_hash()
+    tx = dist.set_scoring_params(RETUNED, sender=owner)
+    logs = tx.decode_logs(dist.ScoringParamsChanged)
+    assert len(logs) == 1
+    assert logs[0].params_hash == params_hash(RETUNED)
+    assert ScoringParams(*logs[0].params) == RETUNED
+    assert get_scoring_params(dist) == RETUNED
+    assert dist.scoring_params_hash() == params_hash(RETUNED) != old_hash
+
+
+@given(st.builds(
+    lambda p, tol, lim: p._replace(yield_tolerance_bps=tol[0], yield_limit_bps=tol[0] + tol[1],
+                                   weather_tolerance_bps=lim[0], weather_limit_bps=lim[0] + lim[1]),
+    st.builds(
+        ScoringParams,
+        radius_m=st.integers(1, 1_000_000), neighbours=st.integers(1, 32), margin_bps=st.integers(10_000, 30_000),
+        floor_bps=st.integers(0, 1_000), skew_s=st.integers(0, 3_600), check_epochs=st.integers(4, 168),
+        copy_residual_bps=st.integers(0, 10_000), copy_weather_bps=st.integers(0, 100_000),
+        lone_bps=st.integers(0, 10_000),
+    ),
+    st.tuples(st.integers(0, 10_000), st.integers(1, 90_000)),
+    st.tuples(st.integers(0, 100_000), st.integers(1, 100_000)),
+))
+@settings(SLOW, max_examples=10)
+def test_set_scoring_params__any_valid_params__hash_equals_the_twin(dist, owner, params):
+    dist.set_scoring_params(params, sender=owner)
+    assert get_scoring_params(dist) == params
+    assert dist.scoring_params_hash() == params_hash(params)
+
+
+# field: (accepted values, refused values, reason); limits are checked with their tolerance
+# at the default, tolerances with their limit at its maximum
+RANGES = {
+    "radius_m": ([1, 1_000_000], [0, 1_000_001], "rewards: bad radius"),
+    "neighbours": ([1, 32], [0, 33], "rewards: bad neighbours"),
+    "margin_bps": ([10_000, 30_000], [0, 9_999, 30_001], "rewards: bad margin"),
+    "floor_bps": ([0, 1_000], [1_001], "rewards: bad floor"),
+    "skew_s": ([0, 3_600], [3_601], "rewards: bad skew"),
+    "check_epochs": ([4, 168], [0, 3, 169], "rewards: bad check epochs"),
+    "yield_tolerance_bps": ([0, 10_000], [10_001], "rewards: bad yield tolerance"),
+    "yield_limit_bps": ([1_501, 100_000], [0, 1_500, 100_001], "rewards: bad yield limit"),
+    "weather_tolerance_bps": ([0, 100_000], [100_001], "rewards: bad weather tolerance"),
+    "weather_limit_bps": ([2_001, 200_000], [0, 2_000, 200_001], "rewards: bad weather limit"),
+    "copy_residual_bps": ([0, 10_000], [10_001], "rewards: bad copy residual"),
+    "copy_weather_bps": ([0, 100_000], [100_001], "rewards: bad copy weather"),
+    "lone_bps": ([0, 10_000], [10_001], "rewards: bad lone"),
+}
+WIDE_LIMITS = {"yield_tolerance_bps": {"yield_limit_bps": 100_000},
+               "weather_tolerance_bps": {"weather_limit_bps": 200_000}}
+
+
+@pytest.mark.parametrize("field", list(RANGES))
+def test_set_scoring_params__each_range__accepted_or_refused_with_its_reason(dist, owner, field):
+    good, bad, reason = RANGES[field]
+    base = ScoringParams()._replace(**WIDE_LIMITS.get(field, {}))
+    for value in good:
+        params = base._replace(**{field: value})
+        tx = dist.set_scoring_params(params, sender=owner)
+        assert len(tx.decode_logs(dist.ScoringParamsChanged)) == 1
+        assert get_scoring_params(dist) == params
+    kept = dist.scoring_params_hash()
+    for value in bad:
+        with ape.reverts(reason):
+            dist.set_scoring_params(base._replace(**{field: value}), sender=owner)
+    assert dist.scoring_params_hash() == kept
+
+
+def test_set_scoring_params__limit_equal_to_raised_tolerance__refused(dist, owner):
+    with ape.reverts("rewards: bad yield limit"):
+        dist.set_scoring_params(ScoringParams()._replace(yield_tolerance_bps=5_000), sender=owner)
+    with ape.reverts("rewards: bad weather limit"):
+        dist.set_scoring_params(ScoringParams()._replace(weather_tolerance_bps=6_000), sender=owner)
+
+
+def test_post__after_a_set__logs_the_new_hash_earlier_post_the_old(dist, owner, oracle, run_epoch):
+    run_epoch(0, {}, SK)
+    first = dist.post(0, b"\x01" * 32, 0, "ipfs://0", sender=oracle)
+    dist.set_scoring_params(RETUNED, sender=owner)
+    run_epoch(1, {}, SK + 1)
+    second = dist.post(1, b"\x02" * 32, 0, "ipfs://1", sender=oracle)
+    (log0,) = first.decode_logs(dist.Posted)
+    (log1,) = second.decode_logs(dist.Posted)
+    assert (log0.epoch, log0.params_hash) == (0, params_hash(ScoringParams()))
+    assert (log1.epoch, log1.params_hash) == (1, params_hash(RETUNED))
+
+
+def test_set_scoring_params__between_posts__posted_epoch_keeps_its_hash(dist, owner, oracle, run_epoch, chain):
+    """Epochs 0 and 1 revealed; 0 posted, then a set, then 1 posted: 1 commits to the
+    parameters in force when posted, 0's log (read back from the chain) is unchanged."""
+    run_epoch(0, {}, SK)
+    run_epoch(1, {}, SK + 1)
+    dist.post(0, b"\x01" * 32, 0, "ipfs://0", sender=oracle)
+    dist.set_scoring_params(RETUNED, sender=owner)
+    dist.post(1, b"\x02" * 32, 0, "ipfs://1", sender=oracle)
+    dist.set_scoring_params(ScoringParams()._replace(lone_bps=0), sender=owner)
+    stop = chain.blocks.height + 1
+    (log0,) = dist.Posted.range(0, stop, search_topics={"epoch": 0})
+    (log1,) = dist.Posted.range(0, stop, search_topics={"epoch": 1})
+    assert log0.params_hash == params_hash(ScoringParams())
+    assert log1.params_hash == params_hash(RETUNED)
+    assert dist.epoch_rewards(0) == (b"\x01" * 32, 0, 0, 1)
 
 
 def test_merkle_twin__proofs_of_posted_table__verify_in_python(posted):
