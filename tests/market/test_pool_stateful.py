@@ -18,7 +18,7 @@ from market_kit import FAR
 from offchain import amm
 
 DEAD = amm.DEAD
-RUN = settings(max_examples=8, stateful_step_count=10, deadline=None)
+RUN = settings(max_examples=8, stateful_step_count=10, deadline=None, derandomize=True)  # every kind of step reached, every run
 DECA_FUND = 10**30  # DECA wei per actor
 ENERGY_FUND = 10**16  # mWh per actor
 

@@ -336,65 +336,61 @@ def late_admission(chain, genesis, admit, miner):
     return late
 
 
-def test_first_batch__total_since_genesis_38_days_later__reverts(
-    device_key, late_admission, batch_for, at_epoch_end, genesis, refused
-):
+@pytest.fixture
+def first_batch(device_key, batch_for, at_epoch_end, genesis):
+    """Factory: the device's first batch (seq 0) of epoch `e`, once it is over, and its
+    readings: 12 from `first_total` [mWh] (hour_readings' keywords pass through)."""
+
+    def make(e, first_total, **kw):
+        at_epoch_end(e)
+        readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, first_total, **kw)
+        return batch_for(device_key, e, 0, readings=readings), readings
+
+    return make
+
+
+def test_first_batch__total_since_genesis_38_days_later__reverts(device_key, late_admission, first_batch, refused):
     """The attack: a device admitted 38 days after genesis claimed, in its first hour, the
     energy 5 kW could have made since genesis (about 5 000 kWh, 180 x an honest hour)."""
     late_admission(device_key, 38)
-    e = 38 * 24 + 1
-    at_epoch_end(e)
-    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, 5_000_000_000)
-    b, _ = batch_for(device_key, e, 0, readings=readings)
+    (b, _), _ = first_batch(38 * 24 + 1, 5_000_000_000)
     refused(b, "registry: total jump")
 
 
 def test_first_batch__grows_from_the_enrollment_total__accepted(
-    registry, device, device_key, late_admission, batch_for, at_epoch_end, genesis, gateway
+    registry, device, device_key, late_admission, first_batch, gateway
 ):
     start_time = late_admission(device_key, 2, start_total=7_000_000)
     assert state_of(registry, device.address) == (7_000_000, start_time, 0, ZERO32)
-    e = 2 * 24 + 1
-    at_epoch_end(e)
-    readings, last = hour_readings(genesis + EPOCH_SECONDS * e, 7_000_000)
-    b, digest = batch_for(device_key, e, 0, readings=readings)
+    (b, digest), readings = first_batch(2 * 24 + 1, 7_000_000)
     registry.submit(b, sender=gateway)
-    assert state_of(registry, device.address) == (last, readings[-1] >> 192, 1, digest)
+    assert state_of(registry, device.address) == (readings[-1] & (2**128 - 1), readings[-1] >> 192, 1, digest)
 
 
 def test_first_batch__four_days_of_energy_after_a_long_ballot__accepted(
-    registry, device, device_key, late_admission, batch_for, at_epoch_end, genesis, gateway
+    registry, device, device_key, late_admission, first_batch, genesis, gateway
 ):
     """An honest device keeps measuring while the DAO votes: its first batch may hold days of
     energy since its enrollment, within capacity x margin x those days."""
     start_time = late_admission(device_key, 1, start_total=1_000)
     e = 5 * 24
-    at_epoch_end(e)
-    first = genesis + EPOCH_SECONDS * e
-    grown = (first - start_time) * MAX_POWER_MW // EPOCH_SECONDS  # the most the bound allows
-    readings, _ = hour_readings(first, 1_000 + grown, power_mw=100_000)
-    b, _ = batch_for(device_key, e, 0, readings=readings)
+    grown = (genesis + EPOCH_SECONDS * e - start_time) * MAX_POWER_MW // EPOCH_SECONDS  # the most the bound allows
+    (b, _), _ = first_batch(e, 1_000 + grown, power_mw=100_000)
     registry.submit(b, sender=gateway)
     assert registry.device_state(device.address)[2] == 1
 
 
-def test_first_batch__below_the_enrollment_total__reverts(device_key, late_admission, batch_for, at_epoch_end, genesis, refused):
+def test_first_batch__below_the_enrollment_total__reverts(device_key, late_admission, first_batch, refused):
     late_admission(device_key, 1, start_total=7_000_000)
-    e = 25
-    at_epoch_end(e)
-    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, 6_000_000)
-    b, _ = batch_for(device_key, e, 0, readings=readings)
+    (b, _), _ = first_batch(25, 6_000_000)
     refused(b, "registry: total decreasing")
 
 
-def test_first_batch__reading_before_the_enrollment__reverts(
-    chain, device_key, admit, miner, batch_for, at_epoch_end, genesis, refused
-):
+def test_first_batch__reading_before_the_enrollment__reverts(chain, device_key, admit, miner, first_batch, genesis,
+                                                             refused):
     chain.mine(timestamp=genesis + 1_000)  # enrolled 1 000 s into epoch 0
     admit(device_key, miner)
-    at_epoch_end(0)
-    readings, _ = hour_readings(genesis, 0)  # the first reading at 299 s
-    b, _ = batch_for(device_key, 0, 0, readings=readings)
+    (b, _), _ = first_batch(0, 0)  # the first reading at 299 s
     refused(b, "registry: timestamps not increasing")
 
 
