@@ -211,7 +211,7 @@ def run_loop_shares(epoch, result):
     """The split as a loop over all miners (it is a loop in ``pogg.shares`` too)."""
     start = time.perf_counter()
     c = [int(a) * int(q) * int(v) if w else 0 for a, q, v, w in
-         zip(result.a_bps, result.q_bps, result.v_milli, epoch["winner_mask"])]
+         zip(result.a_bps, result.q_bps, result.v_mwh, epoch["winner_mask"])]
     total = sum(c)
     amounts = [epoch["emission"] * ci // total if total else 0 for ci in c]
     assert sum(amounts) + result.remainder == epoch["emission"]

@@ -20,7 +20,7 @@
             keccak256(abi.encode(13 × uint32, in the struct's order))
         Leaf (OpenZeppelin standard tree, twin offchain.merkle.leaf):
             keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id,
-                uint256 amount, uint16 a_bps, uint16 q_bps, uint256 v_milli)))
+                uint256 amount, uint16 a_bps, uint16 q_bps, uint256 v_mwh)))
 @custom:security (1) This contract must be a DECA minter
         (`DecaToken.set_minter`, by the DAO).
         (2) Claims are open for 14 days after an epoch's end: a claim
@@ -321,7 +321,7 @@ def claim(
     amount: uint256,
     a_bps: uint16,
     q_bps: uint16,
-    v_milli: uint256,
+    v_mwh: uint256,
     proof: DynArray[bytes32, MAX_PROOF],
     px: uint256,
     py: uint256,
@@ -333,7 +333,7 @@ def claim(
     @param amount Reward [DECA wei].
     @param a_bps Authenticity [bps].
     @param q_bps Quantity [bps].
-    @param v_milli Volume [mWh^(1/3) / 1000].
+    @param v_mwh Volume: the epoch's credited energy [mWh].
     @param proof Merkle proof of the row, sibling hashes from the leaf up.
     @param px x-coordinate of SK_e·PK_device (the lottery's ECDH point).
     @param py y-coordinate of SK_e·PK_device.
@@ -347,7 +347,7 @@ def claim(
     slot, flags, bit = self._claim_flags(epoch, token_id)
     assert flags & bit == 0, "rewards: already claimed"
 
-    leaf: bytes32 = keccak256(keccak256(abi_encode(epoch, token_id, amount, a_bps, q_bps, v_milli)))
+    leaf: bytes32 = keccak256(keccak256(abi_encode(epoch, token_id, amount, a_bps, q_bps, v_mwh)))
     assert self._process_proof(proof, leaf) == self._epochs[epoch].root, "rewards: bad proof"
     assert lottery._wins(
         SBT, REGISTRY, epoch, token_id, px, py,

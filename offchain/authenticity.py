@@ -224,8 +224,10 @@ def neighbour_weights(near, owner_codes, rec, copy):
 def weighted_median(values, weights):
     """Weighted median along the last axis of ``(..., k)`` arrays; NaN where no weight.
 
-    The smallest value whose cumulative weight reaches half the total (NaN values and
-    zero weights are left out).
+    The middle of the lower weighted median (the smallest value whose cumulative weight
+    reaches half the total) and the upper one (the smallest whose cumulative weight
+    exceeds it): the plain median for equal weights. NaN values and zero weights are
+    left out.
     """
     v = np.asarray(values, dtype=float)
     w = np.where(np.isfinite(v), np.asarray(weights, dtype=float), 0.0)
@@ -235,8 +237,12 @@ def weighted_median(values, weights):
     ws = np.take_along_axis(w, order, axis=-1)
     cum = np.cumsum(ws, axis=-1)
     total = cum[..., -1:]
-    pick = np.argmax(cum >= 0.5 * total, axis=-1)
-    out = np.take_along_axis(vs, pick[..., None], axis=-1)[..., 0]
+    half = 0.5 * total
+    lower = np.take_along_axis(vs, np.argmax(cum >= half, axis=-1)[..., None], axis=-1)[..., 0]
+    above = cum > half * (1 + 1e-12)
+    upper = np.take_along_axis(vs, np.argmax(above, axis=-1)[..., None], axis=-1)[..., 0]
+    with np.errstate(invalid="ignore"):
+        out = 0.5 * (lower + np.where(above.any(axis=-1), upper, lower))
     return np.where(total[..., 0] > 0, out, np.nan)
 
 
@@ -248,14 +254,15 @@ def consensus(y, active, near, weights):
     y : ndarray, shape ``(M, E)`` [mWh/W]
         Specific yield per epoch.
     active : ndarray of bool, shape ``(M, E)``
-        Whether the miner anchored readings in the epoch.
+        Whether the miner's epoch counts for a consensus (all its readings anchored:
+        an hour half measured holds half the energy).
     near : ndarray of int, shape ``(M, k)``
     weights : ndarray, shape ``(M, k)``
 
     Returns
     -------
     ndarray of float, shape ``(M, E)`` [mWh/W]
-        Weighted median over the neighbours active in the epoch; NaN where none is.
+        Weighted median over the neighbours whose epoch counts; NaN where none does.
     """
     j = np.where(near >= 0, near, 0)
     yj = y[j]  # (M, k, E)
@@ -440,6 +447,7 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     span = min(int(p.check_epochs), energy.shape[1])
     y = energy[:, -span:] / np.maximum(cap, 1e-9)[:, None]
     active = n_per_epoch[:, -span:] > 0
+    complete = n_per_epoch[:, -span:] >= SLOTS
     if near is None:
         near = find_neighbours(lat, lon, p.radius_m / 1_000.0, int(p.neighbours))
     owner_codes = np.unique(np.asarray(inputs.owner), return_inverse=True)[1].reshape(-1)
@@ -450,7 +458,7 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     copy = copies(y, active, near, token_id, owner_codes, _bps(p.copy_residual_bps),
                   weather_seen >= _bps(p.copy_weather_bps))
     weights = neighbour_weights(near, owner_codes, rec, copy)
-    yhat = consensus(y, active, near, weights)
+    yhat = consensus(y, complete, near, weights)
     lit = daylight(yhat) & active
     ratio = yield_ratio(y, yhat, lit)
     top = np.nanmax(np.where(np.isfinite(yhat), yhat, 0.0), axis=1, initial=0.0)

@@ -3,7 +3,7 @@
 Leaf of one row (DESIGN.md §5)::
 
     leaf = keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id, uint256 amount,
-                                          uint16 a_bps, uint16 q_bps, uint256 v_milli)))
+                                          uint16 a_bps, uint16 q_bps, uint256 v_mwh)))
 
 hashed twice, as in OpenZeppelin's ``StandardMerkleTree``: a leaf is then never the
 keccak of 64 bytes, so an inner node cannot pass for a leaf (second preimage).
@@ -28,12 +28,12 @@ from eth_utils import keccak
 
 UINT_BITS = {"uint64": 64, "uint256": 256, "uint16": 16}
 LEAF_TYPES = ("uint64", "uint256", "uint256", "uint16", "uint16", "uint256")
-LEAF_FIELDS = ("epoch", "token_id", "amount", "a_bps", "q_bps", "v_milli")
+LEAF_FIELDS = ("epoch", "token_id", "amount", "a_bps", "q_bps", "v_mwh")
 
 
-def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_milli):
+def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_mwh):
     """``abi.encode(uint64 epoch, uint256 token_id, uint256 amount, uint16 a_bps,
-    uint16 q_bps, uint256 v_milli)``: six 32-byte big-endian words.
+    uint16 q_bps, uint256 v_mwh)``: six 32-byte big-endian words.
 
     Parameters
     ----------
@@ -42,7 +42,7 @@ def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_milli):
         The miner's SBT id.
     amount : int [DECA wei]
     a_bps, q_bps : int [bps]
-    v_milli : int [mWh^(1/3) / 1000]
+    v_mwh : int [mWh] credited energy of the epoch
 
     Returns
     -------
@@ -56,7 +56,7 @@ def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_milli):
     """
     words = []
     for name, kind, value in zip(
-        LEAF_FIELDS, LEAF_TYPES, (epoch, token_id, amount, a_bps, q_bps, v_milli)
+        LEAF_FIELDS, LEAF_TYPES, (epoch, token_id, amount, a_bps, q_bps, v_mwh)
     ):
         value = int(value)
         if not 0 <= value < 1 << UINT_BITS[kind]:
@@ -65,12 +65,12 @@ def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_milli):
     return b"".join(words)
 
 
-def leaf(epoch, token_id, amount, a_bps, q_bps, v_milli):
+def leaf(epoch, token_id, amount, a_bps, q_bps, v_mwh):
     """Leaf hash of one row: ``keccak256(keccak256(encode_leaf(...)))``.
 
     Parameters
     ----------
-    epoch, token_id, amount, a_bps, q_bps, v_milli : int
+    epoch, token_id, amount, a_bps, q_bps, v_mwh : int
         See ``encode_leaf``.
 
     Returns
@@ -78,7 +78,7 @@ def leaf(epoch, token_id, amount, a_bps, q_bps, v_milli):
     bytes
         32 bytes.
     """
-    return keccak(keccak(encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_milli)))
+    return keccak(keccak(encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_mwh)))
 
 
 def hash_pair(a, b):

@@ -35,12 +35,16 @@ Files, all in one folder next to the store (by default the store file's folder):
 - ``epoch-<e>.json`` — the published table (:func:`table_json`);
 - ``oracle.lock`` — held while an engine runs (one oracle per folder).
 
-The table. Rows are the miners with ``N > 0`` in the epoch; every row carries the inputs
-and what follows from them: ``n`` (legal readings), ``readings_window`` (``Σ min(N_e, 12)``
-over the window) and ``energy_mwh`` (energy over the window), ``a`` (float) and ``a_bps``,
-``q_bps``, ``v_milli``, the ECDH point ``(px, py) = SK_e · PK_miner``, ``seed``, ``winner``,
-``amount`` [DECA wei] and, for a winner, its leaf and Merkle proof. 32-byte values are
-``0x`` hex, amounts decimal strings (they exceed 2**53). Only winners have leaves.
+The table. It names the scoring parameters it was made with (``params``, as the DAO set them
+on the distributor, and their ``params_hash``, which the ``Posted`` event commits to). Rows
+are the miners with ``N > 0`` in the epoch; every row carries the inputs and what follows
+from them: ``owner``, ``n`` (legal readings), ``readings_window`` (``Σ min(N_e, 12)`` over
+the window), ``energy_mwh`` (the epoch's booked energy), ``a`` (float) with the checks it is
+the product of (``checks``: bound, scale, weather, copy, lone, the yield ratio and the
+weather residual), ``a_bps``, ``q_bps``, ``v_mwh`` (credited energy), the ECDH point
+``(px, py) = SK_e · PK_miner``, ``seed``, ``winner``, ``amount`` [DECA wei] and, for a
+winner, its leaf and Merkle proof. 32-byte values are ``0x`` hex, amounts decimal strings
+(they exceed 2**53). Only winners have leaves.
 
 No winner (or no winner with a positive contribution): the oracle posts ``total = 0``
 with ``root = bytes32(0)``, so the whole emission goes to the vault at once and no claim
@@ -68,7 +72,7 @@ import numpy as np
 from eth_utils import to_checksum_address
 from greenminer import secp256k1
 
-from offchain import indexer, merkle, pogg, store
+from offchain import authenticity, indexer, merkle, pogg, store
 
 # ----------------------------------------------------------------- constants
 
@@ -76,7 +80,9 @@ EPOCH_SECONDS = 3_600  # [s]
 REVEAL_WINDOW = 256  # [blocks] blockhash(H) is readable until block H + 256
 MAX_URI = 256  # [characters] RewardDistributor's String[256]
 ZERO32 = b"\x00" * 32
-TABLE_FORMAT = "green-energy-miners/epoch-table/1"
+ZERO_ADDRESS = "0x" + "00" * 20
+REVOKED = 3  # MinerSBT's hardware status of a revoked token
+TABLE_FORMAT = "green-energy-miners/epoch-table/2"
 STATE_FORMAT = 1
 
 STATE_FILE = "oracle-state.json"
@@ -435,7 +441,7 @@ class Settlement(NamedTuple):
     total: int  # [DECA wei] Σ amounts
 
 
-def settle(epoch, token_ids, winners, a_bps, q_bps, v_milli, emission):
+def settle(epoch, token_ids, winners, a_bps, q_bps, v_mwh, emission, k):
     """
     Split the emission among the winners and build the Merkle tree of their leaves (pure).
 
@@ -445,8 +451,10 @@ def settle(epoch, token_ids, winners, a_bps, q_bps, v_milli, emission):
     token_ids : sequence of int, shape ``(M,)``
     winners : array_like of bool, shape ``(M,)``
     a_bps, q_bps : array_like of int, shape ``(M,)`` [bps]
-    v_milli : array_like of int, shape ``(M,)`` [mWh^(1/3) / 1000]
+    v_mwh : array_like of int, shape ``(M,)`` [mWh] credited energy
     emission : int [DECA wei]
+    k : int
+        Lottery odds (``pogg.split``).
 
     Returns
     -------
@@ -457,7 +465,7 @@ def settle(epoch, token_ids, winners, a_bps, q_bps, v_milli, emission):
     winners = np.asarray(winners, dtype=bool).reshape(m)
     if m == 0:
         return Settlement([], [], [], ZERO32, 0)
-    amounts, _ = pogg.shares(winners, a_bps, q_bps, v_milli, emission)
+    amounts, _ = pogg.split(winners, pogg.contribution_units(a_bps, q_bps, v_mwh), emission, k)
     amounts = [int(x) for x in amounts]
     rows = np.flatnonzero(winners)
     leaves = [None] * m
@@ -465,7 +473,7 @@ def settle(epoch, token_ids, winners, a_bps, q_bps, v_milli, emission):
     if rows.size == 0:
         return Settlement(amounts, leaves, proofs, ZERO32, 0)
     for i in rows:
-        leaves[i] = merkle.leaf(epoch, token_ids[i], amounts[i], a_bps[i], q_bps[i], v_milli[i])
+        leaves[i] = merkle.leaf(epoch, token_ids[i], amounts[i], a_bps[i], q_bps[i], v_mwh[i])
     tree = merkle.build([leaves[i] for i in rows])
     for j, i in enumerate(rows):
         proofs[i] = merkle.proof(tree, j)
@@ -480,7 +488,7 @@ class EpochData(NamedTuple):
     devices: list  # checksummed addresses, sorted
     n: np.ndarray  # (M,) int64, legal readings in the epoch
     n_per_epoch: np.ndarray  # (M, W) int64, legal readings per epoch of the window (last = epoch)
-    energy_mwh: np.ndarray  # (M,) int64 [mWh] over the window
+    energy_mwh: np.ndarray  # (M, W) int64 [mWh] booked per epoch of the window (last = epoch)
     ts: np.ndarray  # (M, S) float [s], NaN for no reading
     power_mw: np.ndarray  # (M, S) float [mW], NaN for no reading
 
@@ -509,13 +517,14 @@ def shape_epoch(epoch, counts, readings, window=pogg.WINDOW):
     row = {d: i for i, d in enumerate(devices)}
     m = len(devices)
     n_per_epoch = np.zeros((m, window), dtype=np.int64)
-    energy = [0] * m
+    # int64: an epoch's energy is bounded by capacity (uint32 W) × margin × 1 h
+    energy = np.zeros((m, window), dtype=np.int64)
     for d, e, n, mwh in zip(counts.device.tolist(), counts.epoch.tolist(), counts.n.tolist(),
                             counts.energy_mwh.tolist()):
         i = row.get(d)
         if i is not None and first <= e <= epoch:
             n_per_epoch[i, e - first] = n
-            energy[i] += int(mwh)
+            energy[i, e - first] = int(mwh)
     per_device = Counter(readings.device.tolist())
     samples = max([per_device[d] for d in devices], default=0)
     ts = np.full((m, samples), np.nan)
@@ -526,9 +535,8 @@ def shape_epoch(epoch, counts, readings, window=pogg.WINDOW):
         if i is not None:
             ts[i, fill[i]], power[i, fill[i]] = t, p
             fill[i] += 1
-    # int64 is enough: capacity (uint32 W) × margin × 168 h stays below 2**63 mWh
     return EpochData(epoch, window, [to_checksum_address(d) for d in devices], n_per_epoch[:, -1].copy(),
-                     n_per_epoch, np.array(energy, dtype=np.int64), ts, power)
+                     n_per_epoch, energy, ts, power)
 
 
 class DeviceInfo(NamedTuple):
@@ -540,6 +548,7 @@ class DeviceInfo(NamedTuple):
     capacity_w: int  # [W]
     lat_udeg: int  # [µdeg]
     lon_udeg: int  # [µdeg]
+    owner: str  # the token's owner (soulbound: it never changes), the zero address once revoked
 
 
 class TableRow(NamedTuple):
@@ -547,13 +556,15 @@ class TableRow(NamedTuple):
 
     token_id: int
     device: str
+    owner: str
     n: int  # legal readings in the epoch
     readings_window: int  # Σ min(N_e, 12) over the window
-    energy_mwh: int  # [mWh] over the window
+    energy_mwh: int  # [mWh] booked in the epoch
     a: float  # [1]
+    checks: dict  # what a is the product of (authenticity.Authenticity, one row)
     a_bps: int  # [bps]
     q_bps: int  # [bps]
-    v_milli: int  # [mWh^(1/3) / 1000]
+    v_mwh: int  # [mWh] credited energy of the epoch
     point: tuple  # (px, py) = SK_e · PK_miner
     seed: int
     winner: bool
@@ -574,12 +585,13 @@ class Table(NamedTuple):
     k: int
     window: int  # [epochs]
     emission: int  # [DECA wei]
+    params: authenticity.ScoringParams
     root: bytes
     total: int  # [DECA wei]
     rows: list  # TableRow, by token id
 
 
-def build_table(data, devices, sk, entropy, k, emission, deployment, **score_kwargs):
+def build_table(data, devices, sk, entropy, k, emission, deployment, params, **bound_kwargs):
     """
     Score an epoch and build its table (pure: maths on the inputs given).
 
@@ -595,8 +607,10 @@ def build_table(data, devices, sk, entropy, k, emission, deployment, **score_kwa
     emission : int [DECA wei]
     deployment : (int, str, str)
         Chain id, EpochKeys and RewardDistributor addresses (recorded in the table).
-    **score_kwargs
-        Passed to :func:`offchain.pogg.score_epoch` (``radius_km``, ``margin``, ...).
+    params : authenticity.ScoringParams
+        As the DAO set them on the distributor.
+    **bound_kwargs
+        Passed to ``pvbound.clear_sky_power`` (``grid_s``).
 
     Returns
     -------
@@ -604,25 +618,39 @@ def build_table(data, devices, sk, entropy, k, emission, deployment, **score_kwa
     """
     info = [devices[d] for d in data.devices]
     draw = lottery(sk, entropy, [i.pubkey for i in info], data.n, k)
-    scores = pogg.score_epoch(
-        [i.lat_udeg / 1e6 for i in info], [i.lon_udeg / 1e6 for i in info], [i.capacity_w for i in info],
-        data.ts, data.power_mw, data.n_per_epoch, data.energy_mwh, draw.winners, emission,
-        window=data.window, **score_kwargs,
+    inputs = pogg.EpochInputs(
+        data.epoch, np.array([i.token_id for i in info], dtype=np.int64), [i.owner for i in info],
+        np.array([i.lat_udeg / 1e6 for i in info]), np.array([i.lon_udeg / 1e6 for i in info]),
+        np.array([i.capacity_w for i in info], dtype=float), data.ts, data.power_mw, data.n_per_epoch,
+        data.energy_mwh,
     )
+    scores = pogg.score_inputs(inputs, draw.winners, emission, k, params, **bound_kwargs)
     token_ids = [i.token_id for i in info]
-    deal = settle(data.epoch, token_ids, draw.winners, scores.a_bps, scores.q_bps, scores.v_milli, emission)
+    deal = settle(data.epoch, token_ids, draw.winners, scores.a_bps, scores.q_bps, scores.v_mwh, emission, k)
     sums = np.minimum(data.n_per_epoch, pogg.MAX_READINGS).sum(axis=1)
+    booked = data.energy_mwh[:, -1] if data.energy_mwh.size else np.zeros(len(info), dtype=np.int64)
     rows = [
-        TableRow(token_ids[i], data.devices[i], int(data.n[i]), int(sums[i]), int(data.energy_mwh[i]),
-                 float(scores.a[i]), int(scores.a_bps[i]), int(scores.q_bps[i]), int(scores.v_milli[i]),
-                 tuple(draw.points[i]), int(draw.seeds[i]), bool(draw.winners[i]), deal.amounts[i],
-                 deal.leaves[i], deal.proofs[i])
+        TableRow(token_ids[i], data.devices[i], info[i].owner, int(data.n[i]), int(sums[i]), int(booked[i]),
+                 float(scores.auth.a[i]), checks_of(scores.auth, i), int(scores.a_bps[i]), int(scores.q_bps[i]),
+                 int(scores.v_mwh[i]), tuple(draw.points[i]), int(draw.seeds[i]), bool(draw.winners[i]),
+                 deal.amounts[i], deal.leaves[i], deal.proofs[i])
         for i in range(len(info))
     ]
     rows.sort(key=lambda r: r.token_id)
     chain_id, keys_address, distributor = deployment
     return Table(data.epoch, int(chain_id), to_checksum_address(keys_address), to_checksum_address(distributor),
-                 int(sk), bytes(entropy), int(k), data.window, int(emission), deal.root, deal.total, rows)
+                 int(sk), bytes(entropy), int(k), data.window, int(emission), params, deal.root, deal.total, rows)
+
+
+def _finite(x):
+    return None if not np.isfinite(x) else float(x)
+
+
+def checks_of(auth, i):
+    """Row ``i`` of an ``authenticity.Authenticity`` as the table's ``checks`` object."""
+    return {"bound": bool(auth.bound[i]), "scale": float(auth.scale[i]), "weather": float(auth.weather[i]),
+            "copy": bool(auth.copy[i]), "lone": bool(auth.lone[i]), "ratio": _finite(auth.ratio[i]),
+            "residual": _finite(auth.residual[i])}
 
 
 def _hex(b):
@@ -646,19 +674,23 @@ def table_json(table):
         "k": table.k,
         "window": table.window,
         "emission": str(table.emission),
+        "params": table.params._asdict(),
+        "params_hash": _hex(authenticity.params_hash(table.params)),
         "root": _hex(table.root),
         "total": str(table.total),
         "miners": [
             {
                 "token_id": r.token_id,
                 "device": r.device,
+                "owner": r.owner,
                 "n": r.n,
                 "readings_window": r.readings_window,
                 "energy_mwh": r.energy_mwh,
                 "a": r.a,
+                "checks": r.checks,
                 "a_bps": r.a_bps,
                 "q_bps": r.q_bps,
-                "v_milli": r.v_milli,
+                "v_mwh": r.v_mwh,
                 "point": [_hex_int(r.point[0]), _hex_int(r.point[1])],
                 "seed": r.seed,
                 "winner": r.winner,
@@ -685,8 +717,9 @@ def _parse_table(obj):
             raise ValueError(f"format {obj.get('format')!r}, expected {TABLE_FORMAT}")
         rows = [
             TableRow(
-                int(m["token_id"]), str(m["device"]), int(m["n"]), int(m["readings_window"]),
-                int(m["energy_mwh"]), float(m["a"]), int(m["a_bps"]), int(m["q_bps"]), int(m["v_milli"]),
+                int(m["token_id"]), str(m["device"]), str(m["owner"]), int(m["n"]), int(m["readings_window"]),
+                int(m["energy_mwh"]), float(m["a"]), dict(m["checks"]), int(m["a_bps"]), int(m["q_bps"]),
+                int(m["v_mwh"]),
                 (int(m["point"][0], 16), int(m["point"][1], 16)), int(m["seed"]), bool(m["winner"]),
                 int(m["amount"]), None if m["leaf"] is None else _parse_bytes32(m["leaf"], "leaf"),
                 [_parse_bytes32(p, "proof") for p in m["proof"]],
@@ -696,7 +729,9 @@ def _parse_table(obj):
         return Table(
             int(obj["epoch"]), int(obj["chain_id"]), str(obj["epoch_keys"]), str(obj["distributor"]),
             int(obj["sk"], 16), _parse_bytes32(obj["entropy"], "entropy"), int(obj["k"]), int(obj["window"]),
-            int(obj["emission"]), _parse_bytes32(obj["root"], "root"), int(obj["total"]), rows,
+            int(obj["emission"]), authenticity.ScoringParams(**{f: int(obj["params"][f])
+                                                                 for f in authenticity.ScoringParams._fields}),
+            _parse_bytes32(obj["root"], "root"), int(obj["total"]), rows,
         )
     except (KeyError, TypeError, IndexError, AttributeError) as e:
         raise ValueError(f"malformed table ({type(e).__name__}: {e})") from None
@@ -750,6 +785,7 @@ class ChainFacts(NamedTuple):
     posted: bool
     root: bytes
     total: int  # [DECA wei]
+    params_hash: bytes  # the scoring parameters' hash the Posted event commits to (empty if not posted)
     counts: dict  # {token_id: N} for every token with N > 0 in the epoch
     devices: dict  # {token_id: device address}
     pubkeys: dict  # {token_id: 64-byte device key}
@@ -759,10 +795,11 @@ def check_table(table, facts):
     """
     Recompute an epoch's lottery, amounts and tree from chain facts and the table's inputs.
 
-    From the chain: ``SK_e``, ``entropy_e``, ``K``, the emission, the posted root and total,
-    each miner's legal count ``N`` and device key. From the table (the oracle's inputs):
-    ``a``, ``readings_window`` and ``energy_mwh``, from which ``a_bps``, ``q_bps`` and
-    ``v_milli`` are recomputed. Then winners, amounts, leaves, root, total and every proof.
+    From the chain: ``SK_e``, ``entropy_e``, ``K``, the emission, the posted root, total and
+    scoring parameters' hash, each miner's legal count ``N`` and device key. From the table
+    (the oracle's inputs): ``a``, ``readings_window``, ``energy_mwh`` and ``v_mwh``, from
+    which ``a_bps`` and ``q_bps`` are recomputed and ``v_mwh ≤ energy_mwh`` checked. Then
+    winners, amounts, leaves, root, total and every proof.
 
     Parameters
     ----------
@@ -796,6 +833,7 @@ def check_table(table, facts):
     else:
         differ("posted root", _hex(table.root), _hex(facts.root))
         differ("posted total", table.total, facts.total)
+        differ("scoring parameters' hash", _hex(authenticity.params_hash(table.params)), _hex(facts.params_hash))
 
     listed = [r.token_id for r in table.rows]
     if len(set(listed)) != len(listed):
@@ -813,11 +851,12 @@ def check_table(table, facts):
         differ(f"token {r.token_id} N", r.n, facts.counts[r.token_id])
     a_bps = pogg.quantise_fraction([r.a for r in rows])
     q_bps = pogg.quantity_bps_of_sums([r.readings_window for r in rows], table.window)
-    v_milli = pogg.volume_milli(np.array([r.energy_mwh for r in rows], dtype=np.int64))
-    for r, a, q, v in zip(rows, a_bps, q_bps, v_milli):
+    v_mwh = [r.v_mwh for r in rows]
+    for r, a, q in zip(rows, a_bps, q_bps):
         differ(f"token {r.token_id} a_bps", r.a_bps, int(a), "recomputed")
         differ(f"token {r.token_id} q_bps", r.q_bps, int(q), "recomputed")
-        differ(f"token {r.token_id} v_milli", r.v_milli, int(v), "recomputed")
+        if not 0 <= r.v_mwh <= r.energy_mwh:
+            problems.append(f"token {r.token_id}: credits {r.v_mwh} mWh of the {r.energy_mwh} mWh booked")
 
     ns = [facts.counts[r.token_id] for r in rows]
     draw = lottery(facts.sk, facts.entropy, [facts.pubkeys[r.token_id] for r in rows], ns, facts.k)
@@ -828,7 +867,7 @@ def check_table(table, facts):
 
     # amounts and tree from the recomputed integers, not the table's
     token_ids = [r.token_id for r in rows]
-    deal = settle(facts.epoch, token_ids, draw.winners, a_bps, q_bps, v_milli, facts.emission)
+    deal = settle(facts.epoch, token_ids, draw.winners, a_bps, q_bps, v_mwh, facts.emission, facts.k)
     for r, amount, leaf, proof in zip(rows, deal.amounts, deal.leaves, deal.proofs):
         differ(f"token {r.token_id} amount", r.amount, amount, "recomputed")
         differ(f"token {r.token_id} leaf", None if r.leaf is None else _hex(r.leaf),
@@ -853,10 +892,11 @@ def read_epoch_data(conn, epoch, window=pogg.WINDOW):
 
 
 def _parse_device_row(row):
-    if None in (row.get("pubkey"), row.get("capacity_w"), row.get("lat_udeg"), row.get("lon_udeg")):
+    if None in (row.get("pubkey"), row.get("capacity_w"), row.get("lat_udeg"), row.get("lon_udeg"), row.get("owner")):
         return None
     return DeviceInfo(to_checksum_address(row["device"]), int(row["token_id"]), bytes.fromhex(row["pubkey"][2:]),
-                      int(row["capacity_w"]), int(row["lat_udeg"]), int(row["lon_udeg"]))
+                      int(row["capacity_w"]), int(row["lat_udeg"]), int(row["lon_udeg"]),
+                      to_checksum_address(row["owner"]))
 
 
 def read_device_info(conn):
@@ -873,7 +913,7 @@ def write_device_info(conn, infos):
     """Keep SBT data of devices in the store (it never changes once a token is minted)."""
     store.write_devices(conn, [
         {"device": i.device, "token_id": i.token_id, "capacity_w": i.capacity_w, "lat_udeg": i.lat_udeg,
-         "lon_udeg": i.lon_udeg, "pubkey": _hex(i.pubkey)}
+         "lon_udeg": i.lon_udeg, "pubkey": _hex(i.pubkey), "owner": i.owner}
         for i in infos
     ])
 
@@ -942,14 +982,16 @@ def get_settlement(distributor, epoch):
 
 def get_posted_event(distributor, epoch, start_block=0):
     """
-    The epoch's ``Posted`` event: ``(uri, block)``, or ``None``.
+    The epoch's ``Posted`` event: ``(uri, block, params_hash)``, or ``None``.
 
     Searched from ``start_block`` (the distributor's deployment, or the epoch's commit
     block: a post needs the reveal).
     """
     stop = distributor.chain_manager.blocks.height + 1
     posted = list(distributor.Posted.range(start_block, stop, search_topics={"epoch": epoch}))
-    return (str(posted[-1].uri), int(posted[-1].block_number)) if posted else None
+    if not posted:
+        return None
+    return str(posted[-1].uri), int(posted[-1].block_number), bytes(posted[-1].params_hash)
 
 
 def get_last_finished_epoch(c):
@@ -962,8 +1004,10 @@ def get_last_finished_epoch(c):
 def get_device_info(sbt, token_id):
     """:class:`DeviceInfo` of a token from the SBT."""
     m = sbt.miners(token_id)
+    owner = sbt.ownerOf(token_id) if int(m.status) != REVOKED else ZERO_ADDRESS
     return DeviceInfo(to_checksum_address(m.device), int(token_id), secp256k1.encode_point((int(m.pubkey_x),
-                      int(m.pubkey_y))), int(m.capacity_w), int(m.lat_udeg), int(m.lon_udeg))
+                      int(m.pubkey_y))), int(m.capacity_w), int(m.lat_udeg), int(m.lon_udeg),
+                      to_checksum_address(owner))
 
 
 def get_tokens(sbt):
@@ -1008,6 +1052,7 @@ def get_chain_facts(c, epoch):
         posted=posted,
         root=settled.root,
         total=settled.total,
+        params_hash=event[2] if event else b"",
         counts=counts,
         devices={t: tokens[t] for t in counts},
         pubkeys={t: get_device_info(c.sbt, t).pubkey for t in counts},
@@ -1078,15 +1123,15 @@ class Oracle:
     max_open : int
         At most this many epochs committed and not yet revealed (each must be revealed
         within 256 blocks of its commit).
-    score_kwargs : dict, optional
-        Passed to :func:`offchain.pogg.score_epoch`.
+    bound_kwargs : dict, optional
+        Passed to ``pvbound.clear_sky_power`` (``grid_s``).
     """
 
     def __init__(self, contracts, account, conn, folder, base_url=None, from_epoch=None, max_open=8,
-                 score_kwargs=None):
+                 bound_kwargs=None):
         self.c, self.account, self.conn = contracts, account, conn
         self.folder, self.base_url, self.max_open = Path(folder), base_url, max_open
-        self.score_kwargs = score_kwargs or {}
+        self.bound_kwargs = bound_kwargs or {}
         self.chain_id = int(contracts.keys.chain_manager.chain_id)
         self.state_file = state_path(self.folder)
         self.state = read_state(self.state_file)
@@ -1196,8 +1241,9 @@ class Oracle:
     def _post(self, epoch, view):
         table = read_table(table_path(self.folder, epoch))
         emission = int(self.c.distributor.emission())
-        if emission != table.emission:  # the DAO changed it since the table was made
-            log.info("epoch %d: emission changed (%d -> %d), scoring again", epoch, table.emission, emission)
+        params = authenticity.get_scoring_params(self.c.distributor)
+        if emission != table.emission or params != table.params:  # the DAO changed them since the table was made
+            log.info("epoch %d: emission or scoring parameters changed since scoring, scoring again", epoch)
             self._save(epoch, state=REVEALED, root=None)
             return
         uri = self._record(epoch)["uri"]
@@ -1239,7 +1285,8 @@ class Oracle:
         return build_table(
             data, devices, int(self.c.keys.secret(epoch)), bytes(self.c.keys.entropy(epoch)),
             int(self.c.keys.epoch_params(epoch)[1]), int(self.c.distributor.emission()),
-            (self.chain_id, self.c.keys.address, self.c.distributor.address), **self.score_kwargs,
+            (self.chain_id, self.c.keys.address, self.c.distributor.address),
+            authenticity.get_scoring_params(self.c.distributor), **self.bound_kwargs,
         )
 
     # ---------------------------------------------------------- all epochs

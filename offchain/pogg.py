@@ -19,12 +19,12 @@ Scores over the statistics window of W epochs (default 168)::
 Published table and reward split, in integers so that anyone can reproduce it exactly::
 
     a_bps   = round(a · 10 000)     q_bps = round(q · 10 000)     (basis points, ≤ 10 000)
-    v_milli = round(v · 1000)
-    c       = a_bps · q_bps · v_milli
+    v_mwh = round(v · 1000)
+    c       = a_bps · q_bps · v_mwh
     amount  = emission · c // Σ_winners c                         (DECA wei, floor)
     vault   = emission − Σ amount
 
-``round`` is half up (``floor(x + 1/2)``). ``q_bps`` and ``v_milli`` are computed exactly
+``round`` is half up (``floor(x + 1/2)``). ``q_bps`` and ``v_mwh`` are computed exactly
 from the integer inputs (readings, mWh), not through floats; ``a`` is a float score and
 ``a_bps`` is what the table publishes.
 """
@@ -41,7 +41,7 @@ WINDOW = 168  # [epochs] statistics window W
 MAX_READINGS = 12  # [readings/epoch] one every 5 minutes
 LOTTERY_K = 60  # one winner in K on average
 MAX_BPS = 10_000  # 100 %
-V_SCALE = 1_000  # v_milli = v · 1000
+V_SCALE = 1_000  # v_mwh = v · 1000
 EARTH_RADIUS_KM = 6371.0088  # [km] mean radius (IUGG)
 DEFAULT_RADIUS_KM = 25.0  # [km] neighbours share the weather within a few tens of km
 DEFAULT_NEIGHBOURS = 6  # at most this many neighbours
@@ -466,13 +466,13 @@ def quantise_fraction(x):
     return np.floor(x * MAX_BPS + 0.5).astype(np.int64)
 
 
-def contribution_units(a_bps, q_bps, v_milli):
-    """Contribution ``c = a_bps · q_bps · v_milli``, exact.
+def contribution_units(a_bps, q_bps, v_mwh):
+    """Contribution ``c = a_bps · q_bps · v_mwh``, exact.
 
     Parameters
     ----------
     a_bps, q_bps : array_like of int [bps]
-    v_milli : array_like of int [mWh^(1/3) / 1000]
+    v_mwh : array_like of int [mWh^(1/3) / 1000]
 
     Returns
     -------
@@ -481,7 +481,7 @@ def contribution_units(a_bps, q_bps, v_milli):
     """
     a = np.asarray(a_bps, dtype=np.int64)
     q = np.asarray(q_bps, dtype=np.int64)
-    v = np.asarray(v_milli, dtype=np.int64)
+    v = np.asarray(v_mwh, dtype=np.int64)
     if np.any(a < 0) or np.any(q < 0) or np.any(v < 0):
         raise ValueError("pogg: negative score")
     aq = a * q  # at most 10^8
@@ -501,26 +501,26 @@ def contributions(a, q, v):
     Returns
     -------
     a_bps, q_bps : ndarray of int64 [bps]
-    v_milli : ndarray of int64 [mWh^(1/3) / 1000]
+    v_mwh : ndarray of int64 [mWh^(1/3) / 1000]
         ``floor(v · 1000 + 1/2)``.
     c : ndarray
-        ``contribution_units(a_bps, q_bps, v_milli)``.
+        ``contribution_units(a_bps, q_bps, v_mwh)``.
     """
     a_bps = quantise_fraction(a)
     q_bps = quantise_fraction(q)
     v = np.clip(np.nan_to_num(np.asarray(v, dtype=float)), 0.0, None)
-    v_milli = np.floor(v * V_SCALE + 0.5).astype(np.int64)
-    return a_bps, q_bps, v_milli, contribution_units(a_bps, q_bps, v_milli)
+    v_mwh = np.floor(v * V_SCALE + 0.5).astype(np.int64)
+    return a_bps, q_bps, v_mwh, contribution_units(a_bps, q_bps, v_mwh)
 
 
-def shares(winner_mask, a_bps, q_bps, v_milli, emission):
+def shares(winner_mask, a_bps, q_bps, v_mwh, emission):
     """Reward of each winner: ``emission · c_i // Σ_winners c``; the rest to the vault.
 
     Parameters
     ----------
     winner_mask : array_like of bool, shape ``(M,)``
     a_bps, q_bps : array_like of int, shape ``(M,)`` [bps]
-    v_milli : array_like of int, shape ``(M,)`` [mWh^(1/3) / 1000]
+    v_mwh : array_like of int, shape ``(M,)`` [mWh^(1/3) / 1000]
     emission : int [DECA wei]
         The epoch's emission.
 
@@ -538,7 +538,7 @@ def shares(winner_mask, a_bps, q_bps, v_milli, emission):
     amounts = np.zeros(mask.shape, dtype=object)
     win = np.flatnonzero(mask)
     c = contribution_units(
-        np.asarray(a_bps)[win], np.asarray(q_bps)[win], np.asarray(v_milli)[win]
+        np.asarray(a_bps)[win], np.asarray(q_bps)[win], np.asarray(v_mwh)[win]
     )
     c = [int(ci) for ci in c]
     total = sum(c)
@@ -584,8 +584,8 @@ class EpochScores(NamedTuple):
     v: np.ndarray  # (M,) [mWh^(1/3)]
     a_bps: np.ndarray  # (M,) [bps]
     q_bps: np.ndarray  # (M,) [bps]
-    v_milli: np.ndarray  # (M,) [mWh^(1/3) / 1000]
-    c: np.ndarray  # (M,) contribution a_bps · q_bps · v_milli
+    v_mwh: np.ndarray  # (M,) [mWh^(1/3) / 1000]
+    c: np.ndarray  # (M,) contribution a_bps · q_bps · v_mwh
     amounts: np.ndarray  # (M,) object, Python ints [DECA wei]
     remainder: int  # [DECA wei] to the DAO vault
 
@@ -596,7 +596,7 @@ def score_epoch(lat, lon, capacity_w, ts, power_mw, n_per_epoch, energy_mwh, win
     """Score every miner of an epoch and split the emission among the winners.
 
     Bound (``pvbound``) -> neighbours among the miners with readings in the epoch ->
-    ``q_bps``, ``v_milli`` (exact) -> ``a`` -> ``a_bps`` -> ``c`` -> ``shares``.
+    ``q_bps``, ``v_mwh`` (exact) -> ``a`` -> ``a_bps`` -> ``c`` -> ``shares``.
 
     Parameters
     ----------
@@ -654,10 +654,10 @@ def score_epoch(lat, lon, capacity_w, ts, power_mw, n_per_epoch, energy_mwh, win
                                      MAX_READINGS)
     v = volume(energy_mwh)
     a_bps = quantise_fraction(a)
-    v_milli = volume_milli(energy_mwh)
-    c = contribution_units(a_bps, q_bps, v_milli)
-    amounts, remainder = shares(winner_mask, a_bps, q_bps, v_milli, emission)
-    return EpochScores(bound, exceeded, near, a, q, v, a_bps, q_bps, v_milli, c, amounts,
+    v_mwh = volume_milli(energy_mwh)
+    c = contribution_units(a_bps, q_bps, v_mwh)
+    amounts, remainder = shares(winner_mask, a_bps, q_bps, v_mwh, emission)
+    return EpochScores(bound, exceeded, near, a, q, v, a_bps, q_bps, v_mwh, c, amounts,
                        remainder)
 
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: devices.owner
 _INT64_MAX = 2**63 - 1
 _IN_CHUNK = 500  # host parameters per IN (...) query
 
@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS devices (
     capacity_w  INTEGER,            -- W peak
     lat_udeg    INTEGER,            -- micro-degrees
     lon_udeg    INTEGER,            -- micro-degrees
-    pubkey      TEXT                -- 0x, 64 bytes x ‖ y
+    pubkey      TEXT,               -- 0x, 64 bytes x ‖ y
+    owner       TEXT                -- 0x, the token's owner (soulbound)
 );
 CREATE TABLE IF NOT EXISTS batches (
     batch_hash   TEXT PRIMARY KEY,  -- EIP-712 digest
@@ -200,6 +201,9 @@ def open_store(url=":memory:"):
     conn.execute("PRAGMA foreign_keys = ON")
     conn.executescript(SCHEMA)
     version = read_meta(conn, "schema_version")
+    if version == "1":  # a store of schema 1 gains the devices' owner (filled from the SBT when needed)
+        conn.execute("ALTER TABLE devices ADD COLUMN owner TEXT")
+        version = None
     if version is None:
         write_meta(conn, {"schema_version": str(SCHEMA_VERSION)})
     elif int(version) != SCHEMA_VERSION:
@@ -515,8 +519,9 @@ def read_epoch_counts(conn, epoch_start, epoch_stop):
 
 
 def read_devices(conn):
-    """Known devices: list of dicts with device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey."""
-    cur = conn.execute("SELECT device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey FROM devices ORDER BY device")
+    """Known devices: list of dicts with device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, owner."""
+    cur = conn.execute("SELECT device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, owner FROM devices"
+                       " ORDER BY device")
     names = [c[0] for c in cur.description]
     return [dict(zip(names, row)) for row in cur]
 
@@ -529,20 +534,23 @@ def write_devices(conn, devices):
     ----------
     devices : iterable of dict
         Keys device and token_id, optionally capacity_w [W], lat_udeg, lon_udeg
-        [micro-degrees] and pubkey (0x hex, 64 bytes).
+        [micro-degrees], pubkey (0x hex, 64 bytes) and owner (0x address).
     """
     params = [
-        (d["device"], d["token_id"], d.get("capacity_w"), d.get("lat_udeg"), d.get("lon_udeg"), d.get("pubkey"))
+        (d["device"], d["token_id"], d.get("capacity_w"), d.get("lat_udeg"), d.get("lon_udeg"), d.get("pubkey"),
+         d.get("owner"))
         for d in devices
     ]
     with _Transaction(conn):
         conn.executemany(
-            "INSERT INTO devices (device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey) VALUES (?,?,?,?,?,?)"
+            "INSERT INTO devices (device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, owner)"
+            " VALUES (?,?,?,?,?,?,?)"
             " ON CONFLICT (device) DO UPDATE SET token_id = excluded.token_id,"
             " capacity_w = COALESCE(excluded.capacity_w, capacity_w),"
             " lat_udeg = COALESCE(excluded.lat_udeg, lat_udeg),"
             " lon_udeg = COALESCE(excluded.lon_udeg, lon_udeg),"
-            " pubkey = COALESCE(excluded.pubkey, pubkey)",
+            " pubkey = COALESCE(excluded.pubkey, pubkey),"
+            " owner = COALESCE(excluded.owner, owner)",
             params,
         )
 

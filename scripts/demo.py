@@ -159,15 +159,15 @@ def claim_rewards(system, engine, epoch, miners, paid):
             continue
         if row.amount == 0:
             click.echo(f"  epoch {epoch}: token {row.token_id} wins the draw, but its contribution a·q·v is 0 "
-                       f"(a {row.a_bps} bps, q {row.q_bps} bps, v {row.v_milli / 1000:.1f}): nothing to claim")
+                       f"(a {row.a_bps} bps, q {row.q_bps} bps, v {row.v_mwh / 1000:.1f} Wh credited): nothing to claim")
             continue
         owner = sbt.ownerOf(row.token_id)
         claimer = next(m for m in miners if m.address == owner)
-        rewards.claim(epoch, row.token_id, row.amount, row.a_bps, row.q_bps, row.v_milli, row.proof,
+        rewards.claim(epoch, row.token_id, row.amount, row.a_bps, row.q_bps, row.v_mwh, row.proof,
                       *row.point, sender=claimer)
-        paid.setdefault(row.token_id, []).append((epoch, row.amount, row.a_bps, row.q_bps, row.v_milli))
+        paid.setdefault(row.token_id, []).append((epoch, row.amount, row.a_bps, row.q_bps, row.v_mwh))
         click.echo(f"  epoch {epoch}: token {row.token_id} wins (seed 0 of {table.k}; N = {row.n}, "
-                   f"a {row.a_bps / 100:.1f} %, q {row.q_bps / 100:.1f} %, v {row.v_milli / 1000:.1f}) "
+                   f"a {row.a_bps / 100:.1f} %, q {row.q_bps / 100:.1f} %, v {row.v_mwh / 1000:.1f} Wh) "
                    f"and claims {row.amount / 10**18:.2f} DECA")
 
 

@@ -100,7 +100,7 @@ def verify(epoch, table_file):
         if table_file:
             table = oracle.read_table(table_file)
         else:
-            uri, _ = oracle.get_posted_event(contracts.distributor, epoch, int(contracts.keys.committed_block(epoch)))
+            uri = oracle.get_posted_event(contracts.distributor, epoch, int(contracts.keys.committed_block(epoch)))[0]
             table = oracle.get_table(uri)
         problems = oracle.verify_epoch(contracts, epoch, table)
     except oracle.OracleError as e:

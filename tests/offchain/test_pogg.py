@@ -351,12 +351,12 @@ def test_authenticity__inflated_x3_copy_at_noon__zero(serf):
 
 
 def test_contributions__hand_computed__quantised_half_up():
-    a_bps, q_bps, v_milli, c = pogg.contributions([1.0, 0.25, 0.5], [0.03125, 1.0, 0.0],
+    a_bps, q_bps, v_mwh, c = pogg.contributions([1.0, 0.25, 0.5], [0.03125, 1.0, 0.0],
                                                   [2.0, 10.0, 3.0])
 
     assert a_bps.tolist() == [10_000, 2_500, 5_000]
     assert q_bps.tolist() == [313, 10_000, 0]  # 312.5 rounds up
-    assert v_milli.tolist() == [2_000, 10_000, 3_000]
+    assert v_mwh.tolist() == [2_000, 10_000, 3_000]
     assert [int(x) for x in c] == [10_000 * 313 * 2_000, 2_500 * 10_000 * 10_000, 0]
 
 
@@ -368,9 +368,9 @@ def test_contribution_units__product_beyond_int64__exact_python_ints():
 
 def test_shares__hand_computed__floor_and_remainder_to_vault():
     winners = [True, True, False]
-    a_bps, q_bps, v_milli = [10_000, 5_000, 10_000], [10_000, 10_000, 10_000], [1_000] * 3
+    a_bps, q_bps, v_mwh = [10_000, 5_000, 10_000], [10_000, 10_000, 10_000], [1_000] * 3
 
-    amounts, remainder = pogg.shares(winners, a_bps, q_bps, v_milli, emission=10)
+    amounts, remainder = pogg.shares(winners, a_bps, q_bps, v_mwh, emission=10)
 
     # c = 1e11, 5e10 (the non-winner does not count): 10·2/3 -> 6, 10·1/3 -> 3, 1 left
     assert list(amounts) == [6, 3, 0]
@@ -514,10 +514,10 @@ def test_score_epoch__neighbourhood__table_consistent_and_emission_conserved(ser
     assert r.a[7] == 0.0 and r.a_bps[7] == 0 and r.amounts[7] == 0
     assert r.a_bps.tolist() == pogg.quantise_fraction(r.a).tolist()
     assert r.q_bps.tolist() == pogg.quantity_bps(n_per_epoch).tolist()
-    assert r.v_milli.tolist() == pogg.volume_milli(energy).tolist()
+    assert r.v_mwh.tolist() == pogg.volume_milli(energy).tolist()
     np.testing.assert_allclose(r.q, pogg.quantity(n_per_epoch))
     np.testing.assert_allclose(r.v, np.cbrt(energy))
-    c = [int(a) * int(q) * int(v) for a, q, v in zip(r.a_bps, r.q_bps, r.v_milli)]
+    c = [int(a) * int(q) * int(v) for a, q, v in zip(r.a_bps, r.q_bps, r.v_mwh)]
     assert [int(x) for x in r.c] == c
     total = sum(ci for ci, w in zip(c, mask) if w)
     assert list(r.amounts) == [emission * ci // total if w else 0 for ci, w in zip(c, mask)]

@@ -6,7 +6,7 @@ DECA, owned by the deployer standing in for the DAO) fed with real signed batche
 
 import pytest
 
-from offchain import indexer, oracle, store
+from offchain import authenticity, indexer, oracle, store
 
 from oracle_kit import (
     DEPLOYMENT,
@@ -40,7 +40,8 @@ def make_table(miners):
     def make_table(epoch=7, k=2, sk=0x1234_5678, entropy=b"\x5a" * 32, ns=None, emission=EMISSION, who=None):
         chosen = miners if who is None else [miners[i] for i in who]
         data = synthetic_epoch(epoch, chosen, ns)
-        return oracle.build_table(data, {m.device: m for m in chosen}, sk, entropy, k, emission, DEPLOYMENT)
+        return oracle.build_table(data, {m.device: m for m in chosen}, sk, entropy, k, emission, DEPLOYMENT,
+                                  authenticity.ScoringParams())
 
     return make_table
 
@@ -55,6 +56,7 @@ def facts_of():
             epoch=table.epoch, chain_id=table.chain_id, epoch_keys=table.epoch_keys,
             distributor=table.distributor, sk=table.sk, entropy=table.entropy, k=table.k,
             emission=table.emission, posted=True, root=table.root, total=table.total,
+            params_hash=authenticity.params_hash(table.params),
             counts={r.token_id: r.n for r in table.rows},
             devices={r.token_id: by_token[r.token_id].device for r in table.rows},
             pubkeys={r.token_id: by_token[r.token_id].pubkey for r in table.rows},

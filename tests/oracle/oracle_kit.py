@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from eth_account import Account
 from eth_keys import keys
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from offchain import oracle
 from offchain.enroll import send_application
@@ -49,10 +49,11 @@ def device_secret(i):
 
 
 def device_info(i, token_id=None):
-    """DeviceInfo of device `i`, about 1 km apart from the next one."""
+    """DeviceInfo of device `i`, about 1 km apart from the next one, each of its own owner."""
     key = keys.PrivateKey(device_secret(i))
+    owner = to_checksum_address(keccak(text=f"owner {i}")[12:])
     return oracle.DeviceInfo(key.public_key.to_checksum_address(), token_id or i, key.public_key.to_bytes(),
-                             CAPACITY_W, LAT_UDEG + 10_000 * i, LON_UDEG)
+                             CAPACITY_W, LAT_UDEG + 10_000 * i, LON_UDEG, owner)
 
 
 def synthetic_epoch(epoch, miners, ns=None, power_w=2_000, window=168):
@@ -67,7 +68,9 @@ def synthetic_epoch(epoch, miners, ns=None, power_w=2_000, window=168):
     n_per_epoch = np.zeros((m, window), dtype=np.int64)
     n_per_epoch[:, -1] = ns
     n_per_epoch[:, -30:-1] = 12
-    energy = np.array([n * power_w * 1000 * 300 // 3600 + 100_000 * i for i, n in enumerate(ns)], dtype=np.int64)
+    energy = np.zeros((m, window), dtype=np.int64)  # a steady hour's energy in each active epoch
+    energy[:, -30:] = [[power_w * 1000 * (1 + 0.01 * i)] * 30 for i in range(m)]
+    energy[:, -1] = [n * power_w * 1000 * (1 + 0.01 * i) * 300 // 3600 for i, n in enumerate(ns)]
     order = sorted(range(m), key=lambda i: miners[i].device)
     return oracle.EpochData(epoch, window, [miners[i].device for i in order], np.array(ns, dtype=np.int64)[order],
                             n_per_epoch[order], energy[order], ts[order], power[order])

@@ -50,7 +50,7 @@ def test_run__finished_epoch__committed_revealed_scored_posted(
     assert bytes(posted.params_hash) == authenticity.params_hash(authenticity.get_scoring_params(contracts.distributor))
     assert deca.balanceOf(vault) == EMISSION - table.total
     assert table.sk == contracts.keys.secret(0) and table.entropy == bytes(contracts.keys.entropy(0))
-    assert all(r.a > 0.9 for r in table.rows)  # flat power at noon, neighbours agree
+    assert all(r.a > 0.9 for r in table.rows), [(r.a, r.checks) for r in table.rows]  # flat power at noon, neighbours agree
 
 
 def test_run__key_file_written_with_mode_0600_before_the_commit_is_sent(
@@ -90,7 +90,7 @@ def test_claim__published_proofs__every_winner_paid_once(
     table = oracle.read_table(oracle.table_path(tmp_path, 0))
     assert all(r.winner for r in table.rows) and table.total > 0
     for r, miner in zip(table.rows, fleet.owners):
-        tx = contracts.distributor.claim(0, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_milli, r.proof, *r.point,
+        tx = contracts.distributor.claim(0, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_mwh, r.proof, *r.point,
                                          sender=owner)
         logs = tx.decode_logs(contracts.distributor.Claimed)
         assert len(logs) == 1 and logs[0].amount == r.amount and logs[0].owner == miner.address

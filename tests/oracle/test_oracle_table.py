@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from offchain import merkle, oracle, pogg, store
+from offchain import authenticity, merkle, oracle, pogg, store
 from offchain.oracle import ZERO32
 
 from oracle_kit import EMISSION
@@ -26,9 +26,11 @@ def test_lottery__twin_of_pogg(miners):
 
 def test_settle__winners_only__amounts_leaves_and_proofs():
     winners = [True, False, True, True]
-    deal = oracle.settle(5, [1, 2, 3, 4], winners, [10_000, 9_000, 5_000, 0], [5_000] * 4, [2_000, 1, 1_000, 9], 10**18)
+    deal = oracle.settle(5, [1, 2, 3, 4], winners, [10_000, 9_000, 5_000, 0], [5_000] * 4, [2_000, 1, 1_000, 9], 10**18,
+                         1)
     assert deal.amounts[1] == 0 and deal.amounts[3] == 0  # a loser; a winner with a = 0
-    assert deal.amounts[0] == 10**18 * 10_000 * 2_000 // (10_000 * 2_000 + 5_000 * 1_000)
+    # K = 1: each winner is paid its share of every miner's contribution, the loser's included
+    assert deal.amounts[0] == 10**18 * 10_000 * 2_000 // (10_000 * 2_000 + 9_000 * 1 + 5_000 * 1_000)
     assert deal.total == sum(deal.amounts) <= 10**18
     assert deal.leaves[1] is None and deal.proofs[1] == []
     for i in (0, 2, 3):
@@ -38,13 +40,13 @@ def test_settle__winners_only__amounts_leaves_and_proofs():
 
 
 def test_settle__no_winner__zero_root_and_total():
-    deal = oracle.settle(5, [1, 2], [False, False], [10_000, 10_000], [10_000, 10_000], [5, 5], 10**18)
+    deal = oracle.settle(5, [1, 2], [False, False], [10_000, 10_000], [10_000, 10_000], [5, 5], 10**18, 60)
     assert deal.root == ZERO32 and deal.total == 0 and deal.amounts == [0, 0]
-    assert oracle.settle(5, [], [], [], [], [], 10**18) == oracle.Settlement([], [], [], ZERO32, 0)
+    assert oracle.settle(5, [], [], [], [], [], 10**18, 60) == oracle.Settlement([], [], [], ZERO32, 0)
 
 
 def test_settle__one_winner__root_is_its_leaf():
-    deal = oracle.settle(5, [1, 2], [False, True], [1, 2], [3, 4], [5, 6], 100)
+    deal = oracle.settle(5, [1, 2], [False, True], [1, 2], [3, 4], [5, 6], 100, 2)
     assert deal.root == deal.leaves[1] and deal.proofs[1] == [] and deal.amounts == [0, 100]
 
 
@@ -70,7 +72,7 @@ def test_shape_epoch__from_the_store__window_counts_energy_and_readings():
     assert [d.lower() for d in data.devices] == [a]  # checksummed
     assert data.n.tolist() == [1]
     assert data.n_per_epoch.tolist() == [[2, 0, 1]]  # epochs 1, 2, 3
-    assert data.energy_mwh.tolist() == [40]  # 20 in epoch 1 (from its first reading at seq 0), 20 in epoch 3
+    assert data.energy_mwh.tolist() == [[20, 0, 20]]  # epoch 1 from its first reading (seq 0), epoch 3
     assert data.ts.tolist() == [[11_000]] and data.power_mw.tolist() == [[3_000]]
 
 
@@ -96,7 +98,7 @@ def test_build_table__rows_by_token_with_inputs_and_proofs(make_table, miners):
         assert r.readings_window == 29 * 12 + 12
         assert r.point == pogg.ecdh_point(table.sk, miners[r.token_id - 1].pubkey)
     for r in winners:
-        assert r.leaf == merkle.leaf(7, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_milli)
+        assert r.leaf == merkle.leaf(7, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_mwh)
         assert merkle.verify(r.proof, table.root, r.leaf)
 
 
@@ -114,8 +116,10 @@ def test_table_json__round_trip_through_a_file(make_table, tmp_path):
     obj = json.loads(path.read_text())
     assert obj["sk"].startswith("0x") and len(obj["sk"]) == 66
     assert isinstance(obj["total"], str) and isinstance(obj["miners"][0]["amount"], str)
-    assert set(obj["miners"][0]) >= {"token_id", "device", "n", "energy_mwh", "a", "a_bps", "q_bps", "v_milli",
-                                     "seed", "winner", "amount", "point", "proof"}
+    assert set(obj["miners"][0]) >= {"token_id", "device", "owner", "n", "energy_mwh", "a", "checks", "a_bps",
+                                     "q_bps", "v_mwh", "seed", "winner", "amount", "point", "proof"}
+    assert obj["params"] == authenticity.ScoringParams()._asdict()
+    assert obj["params_hash"] == "0x" + authenticity.params_hash(authenticity.ScoringParams()).hex()
 
 
 @pytest.mark.parametrize("damage", ["not json", "{}", '{"format": "green-energy-miners/epoch-table/1"}'])
@@ -159,14 +163,15 @@ def _change_row(table, i, **fields):
     (lambda t: _change_row(t, _first_winner(t), a=0.5), "a_bps"),
     (lambda t: _change_row(t, _first_loser(t), winner=True), "winner"),
     (lambda t: _change_row(t, 0, n=3), "N: table 3"),
-    (lambda t: _change_row(t, 0, energy_mwh=t.rows[0].energy_mwh * 8), "v_milli"),
+    (lambda t: _change_row(t, 0, v_mwh=t.rows[0].energy_mwh + 1), "credits"),
     (lambda t: _change_row(t, 0, readings_window=1), "q_bps"),
     (lambda t: _change_row(t, 0, point=(1, 2)), "point"),
     (lambda t: _change_row(t, _first_winner(t), proof=[b"\x01" * 32]), "proof does not reach"),
     (lambda t: t._replace(rows=t.rows[1:]), "missing from the table"),
     (lambda t: t._replace(sk=t.sk + 1), "sk"),
     (lambda t: t._replace(emission=1), "emission"),
-], ids=["amount", "a", "winner", "n", "energy", "readings", "point", "proof", "missing", "sk", "emission"])
+    (lambda t: t._replace(params=t.params._replace(lone_bps=0)), "scoring parameters' hash"),
+], ids=["amount", "a", "winner", "n", "credited", "readings", "point", "proof", "missing", "sk", "emission", "params"])
 def test_check_table__altered_table__reported(make_table, facts_of, miners, alter, reason):
     table = make_table()
     problems = oracle.check_table(alter(table), facts_of(table, miners))
@@ -210,4 +215,4 @@ def test_check_table__an_honest_miner_silenced__amounts_differ(make_table, facts
 def test_synthetic_epoch__authenticity_high_for_similar_neighbours(make_table):
     table = make_table()
     assert min(r.a for r in table.rows) > 0.99
-    assert np.all([r.v_milli > 0 for r in table.rows])
+    assert np.all([r.v_mwh > 0 for r in table.rows])

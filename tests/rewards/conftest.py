@@ -125,7 +125,7 @@ def point_of(miners):
 
 @pytest.fixture
 def post_table(dist, oracle):
-    """Post a table of `rows` [(token, amount, a_bps, q_bps, v_milli)] for epoch `e`."""
+    """Post a table of `rows` [(token, amount, a_bps, q_bps, v_mwh)] for epoch `e`."""
 
     def post_table(e, rows, total=None, uri="ipfs://table"):
         table = Table(e, rows)

@@ -139,7 +139,7 @@ class Table:
     """An epoch's reward table: rows, their Merkle tree and proofs (offchain.merkle)."""
 
     def __init__(self, epoch, rows):
-        """``rows``: list of ``(token_id, amount, a_bps, q_bps, v_milli)``."""
+        """``rows``: list of ``(token_id, amount, a_bps, q_bps, v_mwh)``."""
         self.epoch = epoch
         self.rows = [tuple(r) for r in rows]
         self.leaves = [merkle.leaf(epoch, *r) for r in self.rows]
@@ -159,8 +159,8 @@ class Table:
 
     def claim_args(self, token_id, point):
         """Arguments of ``RewardDistributor.claim`` for a token's row and its ECDH point."""
-        token_id, amount, a_bps, q_bps, v_milli = self.row(token_id)
-        return (self.epoch, token_id, amount, a_bps, q_bps, v_milli, self.proof(token_id), point[0], point[1])
+        token_id, amount, a_bps, q_bps, v_mwh = self.row(token_id)
+        return (self.epoch, token_id, amount, a_bps, q_bps, v_mwh, self.proof(token_id), point[0], point[1])
 
 
 def filler_rows(count, first_token=10_000, amount=10**15):

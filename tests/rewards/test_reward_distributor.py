@@ -21,8 +21,8 @@ CLAIM_PERIOD = 14 * DAY
 SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def row(token_id, amount, a_bps=9_500, q_bps=6_000, v_milli=12_345):
-    return (token_id, amount, a_bps, q_bps, v_milli)
+def row(token_id, amount, a_bps=9_500, q_bps=6_000, v_mwh=12_345):
+    return (token_id, amount, a_bps, q_bps, v_mwh)
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def claim(dist, point_of, stranger):
 
     def claim(table, token, sk=SK, point=None, sender=None, **changes):
         args = list(table.claim_args(token, point or point_of(sk, token)))
-        names = ["epoch", "token_id", "amount", "a_bps", "q_bps", "v_milli", "proof", "px", "py"]
+        names = ["epoch", "token_id", "amount", "a_bps", "q_bps", "v_mwh", "proof", "px", "py"]
         for name, value in changes.items():
             args[names.index(name)] = value
         return dist.claim(*args, sender=sender or stranger)
@@ -269,7 +269,7 @@ def test_claim__not_posted__reverts(dist, k_one, trio, run_epoch, claim, at, str
     {"amount": 3 * 10**18 + 1},
     {"a_bps": 9_501},
     {"q_bps": 6_001},
-    {"v_milli": 12_346},
+    {"v_mwh": 12_346},
     {"epoch": 1},
     {"proof": []},
 ])
