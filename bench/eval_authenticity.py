@@ -611,7 +611,7 @@ def report(summary, pair):
         lines += [
             "",
             "SERF West vs RSF II (winter, specific power): correlation %.3f at 15 min (source), "
-            "%.3f at 5 min (device readings, daytime); today's hourly cosine, deciles 10/25/50/75/90 %%: %s; "
+            "%.3f at 5 min (device readings, daytime); today's hourly cosine, percentiles 10/25/50/75/90: %s; "
             "hourly specific-yield ratio W/R: %s (hours with ≥ 10 %% of the best hour: %s); daily: %s; "
             "cloud edges (15-min increments) come %d s %s in RSF II's series than in SERF West's "
             "(r = %.2f)." % (
