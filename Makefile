@@ -58,3 +58,4 @@ bench: env
 	python bench/bench_store_ingest.py
 	python bench/bench_device_crypto.py
 	python bench/bench_pogg.py
+	python bench/eval_authenticity.py
