@@ -84,70 +84,81 @@ def _bps(x):
 # ----------------------------------------------------------------------------
 
 
-def slot_times(epoch_start, slots=SLOTS, slot_s=SLOT_S):
-    """Middle of each reading slot of an epoch.
+def tolerant_clear_sky(lat, lon, capacity_w, epoch_start, skew_s, **kwargs):
+    """Clear-sky power of the declared capacity through an epoch, the largest within
+    ``skew_s`` of each time (a clock a few minutes off is no fraud).
 
-    Parameters
-    ----------
-    epoch_start : float [s]
-
-    Returns
-    -------
-    ndarray of float, shape ``(slots,)`` [s]
-    """
-    return epoch_start + (np.arange(slots) + 0.5) * slot_s
-
-
-def tolerant_clear_sky(lat, lon, capacity_w, ts, skew_s, **kwargs):
-    """Clear-sky power of the declared capacity, the largest within ``skew_s`` of each time.
-
-    Clear sky rises to noon and falls after it, so its largest value over
-    ``[t − skew, t + skew]`` is at one end or, when noon is inside, at ``t`` itself
-    (within the interval's curvature, a fraction of a watt per kW at noon).
+    Evaluated on the epoch's grid of slot boundaries, ``epoch_start + 300 s · j`` from
+    ``skew_s`` before the epoch to ``skew_s`` after it, then the largest value over
+    ``±skew_s`` around each grid time. A time between two grid times takes the larger of
+    their two values (:func:`at_times`): at least the largest clear sky within ``skew_s``
+    of it, at most that within ``skew_s + 300 s``.
 
     Parameters
     ----------
     lat, lon : array_like, shape ``(M,)`` [deg]
     capacity_w : array_like, shape ``(M,)`` [W]
-    ts : array_like, shape ``(M, S)`` or ``(S,)`` [s]
-        NaN for a missing time.
+    epoch_start : float [s]
     skew_s : float [s]
     **kwargs
         Of ``pvbound.clear_sky_power``.
 
     Returns
     -------
-    ndarray of float, shape ``(M, S)`` [mW]
+    ndarray of float, shape ``(M, SLOTS + 1)`` [mW]
+        At the slot boundaries ``epoch_start + 300 s · j``, ``j = 0 .. SLOTS``.
     """
-    lat = np.atleast_1d(np.asarray(lat, dtype=float))
-    ts = np.asarray(ts, dtype=float)
-    if ts.ndim == 1:
-        ts = np.broadcast_to(ts, (lat.shape[0], ts.shape[0]))
-    s = ts.shape[1]
-    stacked = np.concatenate([ts - skew_s, ts, ts + skew_s], axis=1)
-    clear = pvbound.clear_sky_power(lat, lon, capacity_w, stacked, **kwargs)
-    return np.fmax(np.fmax(clear[:, :s], clear[:, s:2 * s]), clear[:, 2 * s:])
+    h = int(np.ceil(skew_s / SLOT_S))
+    grid = epoch_start + SLOT_S * np.arange(-h, SLOTS + 1 + h, dtype=float)
+    clear = pvbound.clear_sky_power(lat, lon, capacity_w, grid, **kwargs)
+    out = clear[:, h:h + SLOTS + 1].copy()
+    for d in range(1, h + 1):
+        out = np.fmax(out, np.fmax(clear[:, h - d:h - d + SLOTS + 1], clear[:, h + d:h + d + SLOTS + 1]))
+    return out
 
 
-def credited_energy(energy_mwh, clear_slots_mw, margin):
+def at_times(tolerant, ts, epoch_start):
+    """Tolerant clear sky at times inside the epoch: the larger value of the two grid
+    times around each.
+
+    Parameters
+    ----------
+    tolerant : ndarray, shape ``(M, SLOTS + 1)`` [mW]
+        ``tolerant_clear_sky``.
+    ts : ndarray, shape ``(M, S)`` [s]
+        NaN for none.
+    epoch_start : float [s]
+
+    Returns
+    -------
+    ndarray, shape ``(M, S)`` [mW]
+        NaN where ``ts`` is NaN.
+    """
+    g = np.clip(np.floor((np.nan_to_num(ts, nan=epoch_start) - epoch_start) / SLOT_S), 0, SLOTS - 1).astype(np.int64)
+    value = np.fmax(np.take_along_axis(tolerant, g, axis=1), np.take_along_axis(tolerant, g + 1, axis=1))
+    return np.where(np.isfinite(ts), value, np.nan)
+
+
+def credited_energy(energy_mwh, tolerant_mw, margin):
     """Energy of the epoch that PoGG credits: at most ``margin`` × the clear-sky energy.
 
     Parameters
     ----------
     energy_mwh : array_like of int, shape ``(M,)`` [mWh]
         Booked energy of the epoch (the index's).
-    clear_slots_mw : ndarray, shape ``(M, slots)`` [mW]
-        Tolerant clear-sky power at the middle of each slot (``tolerant_clear_sky``).
+    tolerant_mw : ndarray, shape ``(M, SLOTS + 1)`` [mW]
+        ``tolerant_clear_sky`` at the slot boundaries; each slot counts the larger of its
+        two ends.
     margin : float [1]
 
     Returns
     -------
     ndarray of int64, shape ``(M,)`` [mWh]
-        ``min(E, floor(margin · Σ clear · slot / 3600))``; 0 for negative energy.
+        ``min(E, floor(margin · Σ_slots clear · 300 s / 3600 s/h))``; 0 for negative energy.
     """
     e = np.clip(np.asarray(energy_mwh, dtype=np.int64), 0, None)
-    slot_h = SLOT_S / EPOCH_S
-    cap = np.floor(margin * np.nansum(clear_slots_mw, axis=1) * slot_h).astype(np.int64)
+    slots = np.fmax(tolerant_mw[:, :-1], tolerant_mw[:, 1:])
+    cap = np.floor(margin * np.nansum(slots, axis=1) * (SLOT_S / EPOCH_S)).astype(np.int64)
     return np.minimum(e, cap)
 
 
@@ -191,13 +202,18 @@ def record(n_per_epoch):
     return (n > 0).mean(axis=1) if n.shape[1] else np.zeros(n.shape[0])
 
 
-def neighbour_weights(near, owner_codes, rec, copy):
-    """Weight of each neighbour in a miner's consensus.
+def vouchers(near, owner_codes, rec, copy):
+    """Which neighbours vouch for each miner (take part in its consensus).
+
+    A neighbour of another owner, not a copy, whose record is at least half the best
+    record among the miner's neighbours (a cluster of fresh tokens cannot outvote
+    neighbours of record; in a young network every record is short and all count), and
+    for each owner only its nearest token (an owner vouches once).
 
     Parameters
     ----------
     near : ndarray of int, shape ``(M, k)``
-        Neighbour indices, -1 for none.
+        Neighbour indices, nearest first, -1 for none.
     owner_codes : ndarray of int, shape ``(M,)``
         One code per distinct owner.
     rec : ndarray of float, shape ``(M,)`` [1]
@@ -207,67 +223,67 @@ def neighbour_weights(near, owner_codes, rec, copy):
 
     Returns
     -------
-    ndarray of float, shape ``(M, k)`` [1]
-        ``record_j``, divided among the neighbours of one owner; 0 for none, for the
-        miner's own owner, for a copy.
+    ndarray of bool, shape ``(M, k)``
     """
     has = near >= 0
     j = np.where(has, near, 0)
     own = owner_codes[j]
-    w = np.where(has & (own != owner_codes[:, None]) & ~copy[j], rec[j], 0.0)
-    # an owner vouches once: its neighbours share one weight
-    same = (own[:, :, None] == own[:, None, :]) & has[:, :, None] & has[:, None, :]
-    count = np.maximum(same.sum(axis=2), 1)
-    return w / count
+    ok = has & (own != owner_codes[:, None]) & ~copy[j]
+    best = np.where(ok, rec[j], 0.0).max(axis=1, initial=0.0)
+    ok &= rec[j] >= 0.5 * best[:, None]
+    k = near.shape[1]
+    for c in range(1, k):  # a nearer token of the same owner already vouches
+        earlier = ok[:, :c] & (own[:, :c] == own[:, c:c + 1])
+        ok[:, c] &= ~earlier.any(axis=1)
+    return ok
 
 
-def weighted_median(values, weights):
-    """Weighted median along the last axis of ``(..., k)`` arrays; NaN where no weight.
+def median_of_columns(values):
+    """Median along the last axis of ``(..., k)`` arrays, NaN values left out (NaN if none).
 
-    The middle of the lower weighted median (the smallest value whose cumulative weight
-    reaches half the total) and the upper one (the smallest whose cumulative weight
-    exceeds it): the plain median for equal weights. NaN values and zero weights are
-    left out.
+    A sorting network of compare-exchanges on whole columns (``k`` is small): one
+    vectorised min and max per comparator instead of a sort per row.
     """
-    v = np.asarray(values, dtype=float)
-    w = np.where(np.isfinite(v), np.asarray(weights, dtype=float), 0.0)
-    v = np.where(w > 0, v, np.inf)
-    order = np.argsort(v, axis=-1)
-    vs = np.take_along_axis(v, order, axis=-1)
-    ws = np.take_along_axis(w, order, axis=-1)
-    cum = np.cumsum(ws, axis=-1)
-    total = cum[..., -1:]
-    half = 0.5 * total
-    lower = np.take_along_axis(vs, np.argmax(cum >= half, axis=-1)[..., None], axis=-1)[..., 0]
-    above = cum > half * (1 + 1e-12)
-    upper = np.take_along_axis(vs, np.argmax(above, axis=-1)[..., None], axis=-1)[..., 0]
-    with np.errstate(invalid="ignore"):
-        out = 0.5 * (lower + np.where(above.any(axis=-1), upper, lower))
-    return np.where(total[..., 0] > 0, out, np.nan)
+    v = np.where(np.isnan(values), np.inf, values)
+    cols = [v[..., c] for c in range(v.shape[-1])]
+    k = len(cols)
+    for a, b in _network(k):
+        cols[a], cols[b] = np.minimum(cols[a], cols[b]), np.maximum(cols[a], cols[b])
+    n = np.isfinite(v).sum(axis=-1)
+    stacked = np.stack(cols, axis=-1)
+    lower = np.take_along_axis(stacked, np.maximum(n - 1, 0)[..., None] // 2, axis=-1)[..., 0]
+    upper = np.take_along_axis(stacked, (n // 2)[..., None], axis=-1)[..., 0]
+    return np.where(n > 0, 0.5 * (lower + np.where(n > 1, upper, lower)), np.nan)
 
 
-def consensus(y, active, near, weights):
+def _network(k):
+    """Comparators ``(a, b)``, ``a < b``, of a sorting network for ``k`` inputs (odd-even
+    transposition: ``k`` rounds, enough for the few neighbours a miner has)."""
+    return [(a, a + 1) for r in range(k) for a in range(r % 2, k - 1, 2)]
+
+
+def consensus(y, counted, near, vouch):
     """Each miner's neighbours' consensus specific yield per epoch.
 
     Parameters
     ----------
     y : ndarray, shape ``(M, E)`` [mWh/W]
         Specific yield per epoch.
-    active : ndarray of bool, shape ``(M, E)``
-        Whether the miner's epoch counts for a consensus (all its readings anchored:
-        an hour half measured holds half the energy).
+    counted : ndarray of bool, shape ``(M, E)``
+        Whether the miner's epoch counts for a consensus (all its readings anchored: an
+        hour half measured holds half the energy).
     near : ndarray of int, shape ``(M, k)``
-    weights : ndarray, shape ``(M, k)``
+    vouch : ndarray of bool, shape ``(M, k)``
+        ``vouchers``.
 
     Returns
     -------
     ndarray of float, shape ``(M, E)`` [mWh/W]
-        Weighted median over the neighbours whose epoch counts; NaN where none does.
+        Median over the vouching neighbours whose epoch counts; NaN where none does.
     """
     j = np.where(near >= 0, near, 0)
-    yj = y[j]  # (M, k, E)
-    wj = np.where(active[j], weights[:, :, None], 0.0)
-    return weighted_median(np.moveaxis(yj, 1, -1), np.moveaxis(wj, 1, -1))
+    yj = np.where(vouch[:, :, None] & counted[j], y[j], np.nan)  # (M, k, E)
+    return median_of_columns(np.moveaxis(yj, 1, -1))
 
 
 # ----------------------------------------------------------------------------
@@ -281,10 +297,10 @@ def ramp(x, tolerance, limit):
     return np.clip((limit - x) / (limit - tolerance), 0.0, 1.0)
 
 
-def daylight(yhat):
-    """Epochs in which the consensus saw the sun: above 2 % of its largest value of the span."""
-    top = np.nanmax(np.where(np.isfinite(yhat), yhat, -np.inf), axis=1, initial=0.0)
-    return np.isfinite(yhat) & (yhat > 0.02 * top[:, None]) & (top[:, None] > 0)
+def lit_epochs(series, active):
+    """Epochs in which a series saw the sun: above 2 % of its largest value of the span."""
+    top = np.max(np.where(active & np.isfinite(series), series, 0.0), axis=1, initial=0.0)
+    return active & np.isfinite(series) & (series > 0.02 * top[:, None]) & (top[:, None] > 0)
 
 
 def yield_ratio(y, yhat, mask):
@@ -295,43 +311,33 @@ def yield_ratio(y, yhat, mask):
         return np.where(den > 0, num / den, np.nan)
 
 
-def detrended_rms(log_ratio, weight):
-    """Weighted RMS of a log-ratio after removing a weighted quadratic in time.
+def roughness(log_series, weight):
+    """How far a log-series departs from a smooth curve, hour by hour.
+
+    The weighted RMS of its second differences over runs of three consecutive counted
+    epochs, divided by √6 (white noise of RMS σ gives σ): a clear day's arc, or the
+    smooth ratio of two orientations, has next to none; clouds one of two neighbours does
+    not share, or a day replayed on another, give plenty.
 
     Parameters
     ----------
-    log_ratio : ndarray, shape ``(M, E)`` [1]
+    log_series : ndarray, shape ``(M, E)`` [1]
         NaN where not defined.
     weight : ndarray, shape ``(M, E)`` [any]
-        0 where not counted.
+        0 where not counted; a second difference weighs its middle epoch's weight.
 
     Returns
     -------
     ndarray of float, shape ``(M,)`` [1]
-        NaN for a miner with fewer than four counted epochs.
+        NaN for a miner without one run of three counted epochs.
     """
-    w = np.where(np.isfinite(log_ratio), weight, 0.0)
-    x = np.nan_to_num(log_ratio)
-    m, e = x.shape
-    t = (np.arange(e) - (e - 1) / 2.0) / max(e, 1)
-    basis = np.stack([np.ones(e), t, t * t])  # (3, E)
-    gram = np.einsum("me,ae,be->mab", w, basis, basis)
-    rhs = np.einsum("me,ae,me->ma", w, basis, x)
-    enough = (w > 0).sum(axis=1) >= 4
-    gram[~enough] = np.eye(3)
-    coef = np.linalg.solve(gram + 1e-12 * np.eye(3), rhs[..., None])[..., 0]
-    resid = x - coef @ basis
-    total = w.sum(axis=1)
+    x = np.nan_to_num(log_series)
+    w = np.where(np.isfinite(log_series), weight, 0.0)
+    d2 = x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]
+    w2 = np.where((w[:, 2:] > 0) & (w[:, :-2] > 0), w[:, 1:-1], 0.0)
+    total = w2.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rms = np.sqrt(np.einsum("me,me->m", w, resid * resid) / total)
-    return np.where(enough, rms, np.nan)
-
-
-def log_ratio(y, yhat, scale):
-    """``ln((y + ε) / (ŷ + ε))`` with ``ε = 2 %`` of each row's ``scale``."""
-    eps = 0.02 * scale[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log((np.clip(y, 0, None) + eps) / (np.clip(yhat, 0, None) + eps))
+        return np.where(total > 0, np.sqrt((w2 * d2 * d2).sum(axis=1) / total / 6.0), np.nan)
 
 
 def copies(y, active, near, token_id, owner_codes, residual, weathered):
@@ -351,39 +357,35 @@ def copies(y, active, near, token_id, owner_codes, residual, weathered):
     owner_codes : ndarray of int, shape ``(M,)``
     residual : float [1]
     weathered : ndarray of bool, shape ``(M,)``
-        Whether each miner's series shows weather (``weather_of`` at least a threshold).
 
     Returns
     -------
     ndarray of bool, shape ``(M,)``
     """
-    m, k = near.shape
     j = np.where(near >= 0, near, 0)
-    older = (near >= 0) & (token_id[j] < token_id[:, None]) & (owner_codes[j] != owner_codes[:, None])
-    yj = y[j]  # (M, k, E)
-    top = np.nanmax(np.where(active, y, 0.0), axis=1, initial=0.0)
-    lit = active[:, None, :] & active[j] & (yj > 0.02 * top[j][:, :, None]) & (y[:, None, :] > 0)
-    eps = 0.02 * top[:, None, None] + 1e-12
+    candidate = (near >= 0) & (token_id[j] < token_id[:, None]) & (owner_codes[j] != owner_codes[:, None])
+    candidate &= weathered[j]
+    if not candidate.any():
+        return np.zeros(near.shape[0], dtype=bool)
+    rows = np.flatnonzero(candidate.any(axis=1))  # only miners with an older weathered neighbour
+    jr = j[rows]
+    lit = lit_epochs(y, active)
+    yf = y.astype(np.float32)
+    top = np.max(np.where(active, yf, 0), axis=1, initial=0.0)
+    eps = (0.02 * top + 1e-9).astype(np.float32)
+    own = np.log(yf + eps[:, None])  # (M, E)
+    both = lit[rows][:, None, :] & lit[jr]  # (R, k, E)
+    lr = own[rows][:, None, :] - np.log(yf[jr] + eps[rows][:, None, None])
+    w = np.where(both, yf[jr], 0)
+    total = w.sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lr = np.log((y[:, None, :] + eps) / (yj + 0.02 * top[j][:, :, None] + 1e-12))
-    wgt = np.where(lit, yj, 0.0)
-    total = wgt.sum(axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.einsum("mke,mke->mk", wgt, np.nan_to_num(lr)) / total
-        dev = np.nan_to_num(lr) - mean[:, :, None]
-        rms = np.sqrt(np.einsum("mke,mke->mk", wgt, dev * dev) / total)
-    counted = (lit.sum(axis=2) >= 4) & older & weathered[j]
-    return (counted & (rms < residual)).any(axis=1)
-
-
-def weather_of(y, active):
-    """How much weather a series shows: the detrended RMS of its own log specific yield
-    over its lit epochs (a clear day is a smooth arc: near 0; clouds: more)."""
-    top = np.nanmax(np.where(active, y, 0.0), axis=1, initial=0.0)
-    lit = active & (y > 0.02 * top[:, None])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ly = np.where(lit, np.log(np.clip(y, 1e-12, None)), np.nan)
-    return np.nan_to_num(detrended_rms(ly, np.where(lit, y, 0.0)))
+        mean = (w * lr).sum(axis=2) / total
+        dev = lr - mean[:, :, None]
+        rms = np.sqrt((w * dev * dev).sum(axis=2) / total)
+    found = (candidate[rows] & (both.sum(axis=2) >= 4) & (rms < residual)).any(axis=1)
+    out = np.zeros(near.shape[0], dtype=bool)
+    out[rows] = found
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -436,33 +438,35 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     n_per_epoch = np.asarray(inputs.n_per_epoch)
     epoch_start = float(np.nanmin(ts)) // EPOCH_S * EPOCH_S if np.isfinite(ts).any() else 0.0
 
-    # physical bound and credited energy: one clear-sky call for readings and slots
-    slots = np.broadcast_to(slot_times(epoch_start), (m, SLOTS))
-    clear = tolerant_clear_sky(lat, lon, cap, np.concatenate([ts, slots], axis=1), p.skew_s, **bound_kwargs)
-    s = ts.shape[1]
-    inside = bound_ok(power, clear[:, :s], cap, margin, floor)
-    credited = credited_energy(energy[:, -1], clear[:, s:], margin)
+    # physical bound and credited energy: one clear-sky call on the epoch's grid
+    tolerant = tolerant_clear_sky(lat, lon, cap, epoch_start, p.skew_s, **bound_kwargs)
+    inside = bound_ok(power, at_times(tolerant, ts, epoch_start), cap, margin, floor)
+    credited = credited_energy(energy[:, -1], tolerant, margin)
 
     # the check span: specific yield per epoch and who was active
     span = min(int(p.check_epochs), energy.shape[1])
-    y = energy[:, -span:] / np.maximum(cap, 1e-9)[:, None]
+    y = (energy[:, -span:] / np.maximum(cap, 1e-9)[:, None]).astype(np.float32)
     active = n_per_epoch[:, -span:] > 0
     complete = n_per_epoch[:, -span:] >= SLOTS
     if near is None:
         near = find_neighbours(lat, lon, p.radius_m / 1_000.0, int(p.neighbours))
     owner_codes = np.unique(np.asarray(inputs.owner), return_inverse=True)[1].reshape(-1)
     token_id = np.asarray(inputs.token_id, dtype=np.int64)
-    rec = record(n_per_epoch)
 
-    weather_seen = weather_of(y, active)
-    copy = copies(y, active, near, token_id, owner_codes, _bps(p.copy_residual_bps),
-                  weather_seen >= _bps(p.copy_weather_bps))
-    weights = neighbour_weights(near, owner_codes, rec, copy)
-    yhat = consensus(y, complete, near, weights)
-    lit = daylight(yhat) & active
+    own_lit = lit_epochs(y, active)
+    with np.errstate(divide="ignore"):
+        weathered = roughness(np.where(own_lit, np.log(np.where(own_lit, y, 1.0)), np.nan),
+                              np.where(own_lit, y, 0.0)) >= _bps(p.copy_weather_bps)
+    copy = copies(y, active, near, token_id, owner_codes, _bps(p.copy_residual_bps), weathered)
+    vouch = vouchers(near, owner_codes, record(n_per_epoch), copy)
+    yhat = consensus(y, complete, near, vouch)
+    lit = lit_epochs(yhat, np.isfinite(yhat)) & active
     ratio = yield_ratio(y, yhat, lit)
-    top = np.nanmax(np.where(np.isfinite(yhat), yhat, 0.0), axis=1, initial=0.0)
-    residual = detrended_rms(log_ratio(y, yhat, top), np.where(lit, yhat, 0.0))
+    top = np.max(np.where(np.isfinite(yhat), yhat, 0.0), axis=1, initial=0.0)
+    eps = 0.02 * top[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_ratio = np.log((np.clip(y, 0, None) + eps) / (np.nan_to_num(yhat) + eps))
+    residual = roughness(np.where(lit, log_ratio, np.nan), np.where(lit, yhat, 0.0))
 
     lone = ~np.isfinite(ratio)
     scale = np.where(lone, 1.0, ramp(ratio - 1.0, _bps(p.yield_tolerance_bps), _bps(p.yield_limit_bps)))
