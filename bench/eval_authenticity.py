@@ -62,7 +62,7 @@ import zlib
 
 import numpy as np
 
-from offchain import pogg, pvbound, pvdata
+from offchain import authenticity, pogg, pvbound, pvdata
 
 EMISSION = 100 * 10**18  # [DECA wei] per epoch
 PERIOD_S = 300  # [s] one reading every 5 minutes
@@ -90,16 +90,18 @@ FABRICATED = FAKE_KINDS[5:]
 
 
 class Miner:
-    """One token: declarations, and what its device reads at true times ``t`` [s] -> [W].
+    """One token: declarations (location, capacity, panel plane), and what its device reads at
+    true times ``t`` [s] -> [W].
 
     ``genuine`` is what an inflator's installation really produces (None otherwise);
     ``group`` joins the tokens of a split installation.
     """
 
     def __init__(self, name, kind, lat, lon, capacity_w, power, skew_s=0, miss=0.0,
-                 genuine=None, group=None, owner=None):
+                 genuine=None, group=None, owner=None, plane=(30.0, 180.0)):
         self.name, self.kind = name, kind
         self.lat, self.lon, self.capacity_w = float(lat), float(lon), float(capacity_w)
+        self.tilt, self.azimuth = (float(v) for v in plane)  # declared, as the SBT keeps it
         self.power, self.genuine = power, genuine
         self.skew_s, self.miss = int(skew_s), float(miss)
         self.group = group
@@ -169,6 +171,12 @@ def _noise(name, genesis, sigma, rho=0.9):
     return lambda t: np.interp(np.asarray(t, dtype=float), grid, x)
 
 
+def _roof(lat):
+    """The common roof at a latitude (``pvbound.default_orientation``): what a fake declares."""
+    tilt, azimuth = pvbound.default_orientation(lat)
+    return float(tilt), float(azimuth)
+
+
 def synthetic(name, kind, sources, weights, centre, km_east, km_north, tilt, azimuth, capacity_w,
               genesis, gain=1.0, offset_w=0.0, skew_s=0, miss=0.0, sigma=0.04):
     """An honest neighbour from real clouds: mixed clear-sky index, lagged, on its own plane."""
@@ -181,7 +189,7 @@ def synthetic(name, kind, sources, weights, centre, km_east, km_north, tilt, azi
         clear = capacity_w * DERATE * _clear_poa(lat, lon, t, tilt, azimuth) / 1000.0
         return pvdata.sensor(pvdata.reoriented(k, clear, noise(t)), gain, offset_w)
 
-    return Miner(name, kind, lat, lon, capacity_w, power, skew_s, miss)
+    return Miner(name, kind, lat, lon, capacity_w, power, skew_s, miss, plane=(tilt, azimuth))
 
 
 def population(scenario):
@@ -196,7 +204,8 @@ def population(scenario):
     # honest: the real systems, once each, with sensor imperfections
     for s, (gain, skew, miss) in zip(reals, spec["real_sensors"]):
         miners.append(Miner(s.site["name"], "honest (real)", s.lat, s.lon, s.capacity_w,
-                            lambda t, s=s, g=gain: pvdata.sensor(s.power_at(t), g), skew, miss))
+                            lambda t, s=s, g=gain: pvdata.sensor(s.power_at(t), g), skew, miss,
+                            plane=(s.site["tilt"], s.site["azimuth"])))
 
     # honest: synthetic neighbours from real clouds
     rng = _rng(scenario, "layout")
@@ -239,49 +248,56 @@ def population(scenario):
     src = reals[spec["copied"]]
     near = lambda km_e, km_n: _offset(src.lat, src.lon, km_e, km_n)  # noqa: E731
 
-    # fabricated series
+    # fabricated series: each declares a plane that suits it (default: the common roof of its
+    # latitude; a copy or replay: the plane of the system it takes from)
+    source_plane = (src.site["tilt"], src.site["azimuth"])
     cap = 6_000.0
     lat, lon = near(3.0, -2.0)
     miners.append(Miner(f"{scenario} night", "night output", lat, lon, cap,
                         lambda t, a=lat, o=lon, c=cap:
-                        pvdata.night_output(_clear_poa(a, o, t) > 0, 0.2 * c)))
+                        pvdata.night_output(_clear_poa(a, o, t) > 0, 0.2 * c), plane=_roof(lat)))
     lat, lon = near(-4.0, 1.0)
     miners.append(Miner(f"{scenario} night low", "night output < 1 %", lat, lon, cap,
                         lambda t, a=lat, o=lon, c=cap:
-                        pvdata.night_output(_clear_poa(a, o, t) > 0, 0.009 * c)))
+                        pvdata.night_output(_clear_poa(a, o, t) > 0, 0.009 * c), plane=_roof(lat)))
     lat, lon = near(1.0, 5.0)
     miners.append(Miner(f"{scenario} flat", "flat output", lat, lon, cap,
-                        lambda t, c=cap: pvdata.flat_output(t, spec["flat"] * c)))
+                        lambda t, c=cap: pvdata.flat_output(t, spec["flat"] * c), plane=_roof(lat)))
     lat, lon = near(-2.0, -6.0)
     tilt, az = (float(v) for v in pvbound.default_orientation(lat))
     miners.append(Miner(f"{scenario} clear sky", "clear-sky curve", lat, lon, cap,
                         lambda t, a=lat, o=lon, c=cap, ti=tilt, az=az:
-                        c * DERATE * _clear_poa(a, o, t, ti, az) / 1000.0))
+                        c * DERATE * _clear_poa(a, o, t, ti, az) / 1000.0, plane=(tilt, az)))
     lat, lon = near(1.5, 0.5)
     ccap = 8_000.0
     copy_noise = _noise(f"{scenario} copy", genesis, 0.03, 0.5)
     miners.append(Miner(f"{scenario} copy", "copy", lat, lon, ccap,
                         lambda t, c=ccap:
-                        pvdata.copied(src.t, src.p, t, 600, c / src.capacity_w, copy_noise(t))))
+                        pvdata.copied(src.t, src.p, t, 600, c / src.capacity_w, copy_noise(t)),
+                        plane=source_plane))
     lat, lon = near(2.5, 1.5)
     scap, stilt, saz = 7_000.0, 30.0, 200.0
     soph_noise = _noise(f"{scenario} sophisticated", genesis, 0.02)
     miners.append(Miner(
         f"{scenario} sophisticated copy", "sophisticated copy", lat, lon, scap,
         lambda t, a=lat, o=lon: pvdata.reoriented(
-            src.index_at(t - 300), scap * DERATE * _clear_poa(a, o, t, stilt, saz) / 1000.0, soph_noise(t))))
+            src.index_at(t - 300), scap * DERATE * _clear_poa(a, o, t, stilt, saz) / 1000.0, soph_noise(t)),
+        plane=(stilt, saz)))
     back = spec["replay_back_s"]
     lat, lon = near(-1.0, 3.0)
     rcap = 5_000.0
     rs = reals[spec["replayed"]]
+    replayed_plane = (rs.site["tilt"], rs.site["azimuth"])
     miners.append(Miner(f"{scenario} replay", "replay", lat, lon, rcap,
-                        lambda t, c=rcap: pvdata.replayed(rs.t, rs.p, t, back) * c / rs.capacity_w))
+                        lambda t, c=rcap: pvdata.replayed(rs.t, rs.p, t, back) * c / rs.capacity_w,
+                        plane=replayed_plane))
 
     # the lone miner: a replayed series in another town, moved to its solar time
     llat, llon = spec["lone_at"]
     solar_s = (rs.lon - llon) / 15.0 * 3600.0  # [s] later there
     miners.append(Miner(f"{scenario} lone", "lone", llat, llon, rcap,
-                        lambda t, c=rcap: pvdata.replayed(rs.t, rs.p, t - solar_s, back) * c / rs.capacity_w))
+                        lambda t, c=rcap: pvdata.replayed(rs.t, rs.p, t - solar_s, back) * c / rs.capacity_w,
+                        plane=replayed_plane))
 
     # the split installation: one honest system (synthetic) on three tokens of one owner
     whole = synthetic(f"{scenario} split", "split", reals, mix(), centre, -6.0, 4.0, 25.0, 180.0,
@@ -290,9 +306,9 @@ def population(scenario):
     for j, gain in enumerate((1.004, 0.993, 1.008)):
         miners.append(Miner(f"{scenario} split {j + 1}", "split", whole.lat, whole.lon, 3_000.0,
                             lambda t, g=gain: pvdata.sensor(whole.power(t) / 3.0, g), group="split",
-                            owner=owner))
+                            owner=owner, plane=(25.0, 180.0)))
     merged = Miner(f"{scenario} split merged", "split", whole.lat, whole.lon, 9_000.0, whole.power,
-                   group="split", owner=owner)
+                   group="split", owner=owner, plane=(25.0, 180.0))
 
     # Sybils: five fresh tokens 300 m apart, noisy copies of one replayed series
     slat, slon = near(-3.0, -3.5)
@@ -301,7 +317,7 @@ def population(scenario):
         nz = _noise(f"{scenario} sybil {j}", genesis, 0.02, 0.5)
         miners.append(Miner(f"{scenario} sybil {j + 1}", "sybil", lat, lon, 5_000.0,
                             lambda t, nz=nz, j=j: pvdata.replayed(rs.t, rs.p, t - 60 * j, back) * 5_000.0
-                            / rs.capacity_w * (1 + nz(t))))
+                            / rs.capacity_w * (1 + nz(t)), plane=replayed_plane))
 
     # admission order: honest first, then inflators and other fakes, Sybils last (fresh)
     order = {"honest": 0, "inflate": 1, "split": 2}
@@ -366,7 +382,25 @@ def current_scoring(inputs, winners, emission):
                             emission).amounts
 
 
-SCORINGS = {"current": current_scoring}
+# PoGG's default parameters, with a reference energy no epoch of these few miners reaches,
+# so that every unit of contribution earns the same in every run (``pogg.split``)
+PARAMS = authenticity.ScoringParams()._replace(reference_kwh=1_000_000, **{k: int(v) for k, v in (a.split("=") for a in __import__("os").environ.get("EVAL_PARAMS", "").split() if a)})
+
+
+class _Paid:
+    """What the harness reads of a scoring: the amounts, and ``a`` where there is one."""
+
+    def __init__(self, amounts, a):
+        self.amounts, self.a = amounts, a
+
+
+def pogg_scoring(inputs, winners, emission):
+    """PoGG's scoring (``pogg.score_inputs``, default parameters); every miner wins (K = 1)."""
+    scores = pogg.score_inputs(inputs, winners, emission, 1, PARAMS)
+    return _Paid(scores.amounts, scores.auth.a)
+
+
+SCORINGS = {"current": current_scoring, "pogg": pogg_scoring}
 
 
 def load_scoring(name):
@@ -390,6 +424,8 @@ def run(scoring, miners, data, window=pogg.WINDOW):
     lat = np.array([x.lat for x in miners])
     lon = np.array([x.lon for x in miners])
     cap = np.array([x.capacity_w for x in miners])
+    tilt = np.array([x.tilt for x in miners])
+    azimuth = np.array([x.azimuth for x in miners])
     owners = [x.owner for x in miners]
     honest = np.array([x.honest for x in miners])
     rewards = [0] * m
@@ -406,7 +442,7 @@ def run(scoring, miners, data, window=pogg.WINDOW):
         n_win[:, window - (e + 1 - max(lo, 0)):] = n[rows, cols]
         e_win[:, window - (e + 1 - max(lo, 0)):] = en[rows, cols]
         inputs = pogg.EpochInputs(e, token[rows], [owners[i] for i in rows], lat[rows], lon[rows],
-                                  cap[rows], ts[rows, e], pw[rows, e], n_win, e_win)
+                                  cap[rows], tilt[rows], azimuth[rows], ts[rows, e], pw[rows, e], n_win, e_win)
         t1 = time.perf_counter()
         out = scoring(inputs, np.ones(rows.size, dtype=bool), EMISSION)
         t_score += time.perf_counter() - t1

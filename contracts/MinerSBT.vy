@@ -3,7 +3,8 @@
 @title MinerSBT: one soulbound token per admitted solar miner
 @license MIT
 @notice A miner's wallet applies with its device's secp256k1 public key,
-        capacity and location, and the device's signed enrollment: the
+        capacity, location and panel plane (tilt, azimuth), and the
+        device's signed enrollment: the
         device signs the applicant's address with its total and the time
         of that total (EIP-712 `Enrollment`), so only the holder of the
         device key can name who applies for it. The DAO (this contract's
@@ -64,6 +65,8 @@ event Applied:
     capacity_w: uint32
     lat_udeg: int32
     lon_udeg: int32
+    tilt_deg: uint8
+    azimuth_deg: uint16
     uri: String[MAX_URI]
     start_total_mwh: uint128
     start_time: uint64
@@ -101,6 +104,8 @@ MAX_REASON: constant(uint256) = 128
 MAX_CAPACITY_W: constant(uint32) = 1_000_000  # 1 MWp: far above a small miner
 MAX_LAT_UDEG: constant(int32) = 90_000_000  # 90 degrees
 MAX_LON_UDEG: constant(int32) = 180_000_000  # 180 degrees
+MAX_TILT_DEG: constant(uint8) = 90  # a vertical wall
+MAX_AZIMUTH_DEG: constant(uint16) = 359  # clockwise from north
 ENROLLMENT_TTL: constant(uint256) = 86_400  # [s] an enrollment is good for a day after its time
 MAX_START_TOTAL_MWH: constant(uint128) = 2**64  # [mWh] 18 TWh: far above any meter, keeps the registry's totals in 96 bits
 ENROLLMENT_TYPEHASH: constant(bytes32) = keccak256("Enrollment(address applicant,uint128 startTotal,uint64 startTime)")
@@ -162,10 +167,15 @@ registry: public(address)  # the measurement registry, writes mining records
 # 0..191) | capacity [W] (192..223) | status (224..231). Kept in step with
 # `token_of_device` and `miners` by `_pack_device_info`.
 _device_info: HashMap[address, uint256]
-# Where a device's measurements start: the enrollment of its pending
+# What a device's application declares besides its token's attributes: the
+# enrollment (where its measurements start) and the panel plane, of its pending
 # application or of its token (an application is made only while the device
-# has no token): total [mWh] (bits 0..127) | time of that total [s] (128..191).
+# has no token): total [mWh] (bits 0..127) | time of that total [s]
+# (128..191) | tilt [deg] (192..199) | azimuth [deg] (200..215).
 _device_start: HashMap[address, uint256]
+DS_TIME: constant(uint256) = 128
+DS_TILT: constant(uint256) = 192
+DS_AZIMUTH: constant(uint256) = 200
 
 
 # ============================ CONSTRUCTOR ===========================
@@ -185,6 +195,8 @@ def apply(
     capacity_w: uint32,
     lat_udeg: int32,
     lon_udeg: int32,
+    tilt_deg: uint8,
+    azimuth_deg: uint16,
     uri: String[MAX_URI],
     start_total_mwh: uint128,
     start_time: uint64,
@@ -198,6 +210,8 @@ def apply(
     @param capacity_w Peak capacity in W (kWp × 1000).
     @param lat_udeg Latitude in micro-degrees.
     @param lon_udeg Longitude in micro-degrees.
+    @param tilt_deg The panels' tilt from horizontal [deg], 0 .. 90.
+    @param azimuth_deg The direction they face [deg clockwise from north], 0 .. 359.
     @param uri Metadata URI (panel, inverter, photos).
     @param start_total_mwh The device's cumulative energy at enrollment [mWh], at most 2**64.
     @param start_time Time of that total [s], at most ENROLLMENT_TTL (1 day) ago.
@@ -219,6 +233,7 @@ def apply(
     assert capacity_w > 0 and capacity_w <= MAX_CAPACITY_W, "sbt: bad capacity"
     assert lat_udeg >= -MAX_LAT_UDEG and lat_udeg <= MAX_LAT_UDEG, "sbt: bad location"
     assert lon_udeg >= -MAX_LON_UDEG and lon_udeg <= MAX_LON_UDEG, "sbt: bad location"
+    assert tilt_deg <= MAX_TILT_DEG and azimuth_deg <= MAX_AZIMUTH_DEG, "sbt: bad orientation"
     known: uint256 = self.token_of_device[device]
     if known != 0:
         assert self.miners[known].status != REVOKED, "sbt: device revoked"
@@ -240,7 +255,12 @@ def apply(
         uri=uri,
         reason="",
     )
-    self._device_start[device] = convert(start_total_mwh, uint256) | (convert(start_time, uint256) << 128)
+    self._device_start[device] = (
+        convert(start_total_mwh, uint256)
+        | (convert(start_time, uint256) << DS_TIME)
+        | (convert(tilt_deg, uint256) << DS_TILT)
+        | (convert(azimuth_deg, uint256) << DS_AZIMUTH)
+    )
     self.pending_application[device] = app_id
     log Applied(
         application_id=app_id,
@@ -249,6 +269,8 @@ def apply(
         capacity_w=capacity_w,
         lat_udeg=lat_udeg,
         lon_udeg=lon_udeg,
+        tilt_deg=tilt_deg,
+        azimuth_deg=azimuth_deg,
         uri=uri,
         start_total_mwh=start_total_mwh,
         start_time=start_time,
@@ -462,7 +484,19 @@ def device_start(device: address) -> (uint128, uint64):
     @return (uint128, uint64) Total [mWh] and time [s]; zeros if it never applied.
     """
     word: uint256 = self._device_start[device]
-    return convert(word & (2**128 - 1), uint128), convert(word >> 128, uint64)
+    return convert(word & (2**128 - 1), uint128), convert((word >> DS_TIME) & (2**64 - 1), uint64)
+
+
+@external
+@view
+def device_plane(device: address) -> (uint8, uint16):
+    """
+    @notice The panel plane a device's owner declared (with its token's application).
+    @param device A device address.
+    @return (uint8, uint16) Tilt from horizontal [deg] and azimuth clockwise from north [deg].
+    """
+    word: uint256 = self._device_start[device]
+    return convert((word >> DS_TILT) & 255, uint8), convert((word >> DS_AZIMUTH) & 65535, uint16)
 
 
 @external

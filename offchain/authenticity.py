@@ -61,18 +61,22 @@ class ScoringParams(NamedTuple):
     (``RewardDistributor.scoring_params``) and each epoch's table publishes them."""
 
     radius_m: int = 25_000  # [m] neighbours share the weather within a few tens of km
-    neighbours: int = 6  # at most this many
+    neighbours: int = 10  # at most this many
     margin_bps: int = 15_000  # [bps] of clear sky: cloud-edge enhancement
     floor_bps: int = 100  # [bps] of capacity: sensor offset
     skew_s: int = 600  # [s] clock tolerance of the bound
-    check_epochs: int = 24  # [epochs] span of the scale, weather and copy checks
-    yield_tolerance_bps: int = 1_500  # [bps] specific yield above the consensus without loss
-    yield_limit_bps: int = 5_000  # [bps] ... and from which authenticity is 0
-    weather_tolerance_bps: int = 2_000  # [bps] RMS of the detrended log-ratio without loss
-    weather_limit_bps: int = 6_000  # [bps] ... and from which authenticity is 0
-    copy_residual_bps: int = 100  # [bps] RMS log-ratio residual under which a series is a copy
-    copy_weather_bps: int = 500  # [bps] weather the older series must show for a copy to be called
+    check_epochs: int = 48  # [epochs] span of the scale, weather, shape and copy checks
+    yield_tolerance_bps: int = 5_000  # [bps] clear-sky index above the consensus without loss
+    yield_limit_bps: int = 15_000  # [bps] ... and from which authenticity is 0
+    weather_tolerance_bps: int = 3_000  # [bps] roughness of the log-ratio to the consensus without loss
+    weather_limit_bps: int = 7_000  # [bps] ... and from which authenticity is 0
+    shape_tolerance_bps: int = 3_000  # [bps] 1 − correlation with the clear-sky curve without loss
+    shape_limit_bps: int = 7_000  # [bps] ... and from which authenticity is 0
+    smooth_bps: int = 300  # [bps] roughness of its own clear-sky index under which a series has no weather in it
+    copy_residual_bps: int = 250  # [bps] RMS log-ratio residual under which a series is a copy
+    copy_weather_bps: int = 0  # [bps] weather the older series must show for a copy to be called
     lone_bps: int = 2_500  # [bps] authenticity of a miner no neighbour can vouch for
+    reference_kwh: int = 1_000  # [kWh] credited energy of an epoch (at full scores) that earns its whole emission
 
 
 def _bps(x):
@@ -160,6 +164,30 @@ def credited_energy(energy_mwh, tolerant_mw, margin):
     slots = np.fmax(tolerant_mw[:, :-1], tolerant_mw[:, 1:])
     cap = np.floor(margin * np.nansum(slots, axis=1) * (SLOT_S / EPOCH_S)).astype(np.int64)
     return np.minimum(e, cap)
+
+
+def clear_energy(lat, lon, capacity_w, tilt, azimuth, epoch_starts, **kwargs):
+    """Clear-sky energy of each epoch on the declared plane, from two samples an epoch.
+
+    ``(clear(start + 900 s) + clear(start + 2 700 s)) / 2 × 1 h``: the midpoint rule on two
+    half-hours, close enough for comparing neighbours (their errors are alike) and cheap.
+
+    Parameters
+    ----------
+    lat, lon, capacity_w, tilt, azimuth : array_like, shape ``(M,)``
+        [deg], [deg], [W], [deg], [deg].
+    epoch_starts : array_like, shape ``(E,)`` [s]
+    **kwargs
+        Of ``pvbound.clear_sky_power``.
+
+    Returns
+    -------
+    ndarray of float, shape ``(M, E)`` [mWh]
+    """
+    starts = np.asarray(epoch_starts, dtype=float)
+    times = np.stack([starts + EPOCH_S / 4, starts + 3 * EPOCH_S / 4], axis=1).ravel()
+    power = pvbound.clear_sky_power(lat, lon, capacity_w, times, tilt=tilt, azimuth=azimuth, **kwargs)
+    return power.reshape(power.shape[0], starts.shape[0], 2).mean(axis=2)
 
 
 def bound_ok(power_mw, clear_mw, capacity_w, margin, floor):
@@ -388,6 +416,64 @@ def copies(y, active, near, token_id, owner_codes, residual, weathered):
     return out
 
 
+def follows_the_sun(y, expected, active):
+    """Correlation of a miner's hourly yield with its clear-sky energy over the span.
+
+    Clouds lower an honest curve but it still rises and sets with the sun; flat output, or
+    output at night, does not. Over the epochs the miner was active; NaN without two.
+
+    Parameters
+    ----------
+    y : ndarray, shape ``(M, E)`` [mWh/W]
+    expected : ndarray, shape ``(M, E)`` [mWh]
+        Clear-sky energy on the declared plane (``clear_energy``).
+    active : ndarray of bool, shape ``(M, E)``
+
+    Returns
+    -------
+    ndarray of float, shape ``(M,)`` [1]
+    """
+    w = active.astype(np.float32)
+    n = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (w * y).sum(axis=1) / n
+        me = (w * expected).sum(axis=1) / n
+        dx = (y - mx[:, None]) * w
+        de = (expected - me[:, None]) * w
+        corr = (dx * de).sum(axis=1) / np.sqrt((dx * dx).sum(axis=1) * (de * de).sum(axis=1))
+    return np.where(n >= 2, corr, np.nan)
+
+
+class Against(NamedTuple):
+    """A miner checked against its vouchers' consensus."""
+
+    ratio: np.ndarray  # (M,) [1] energy over what the consensus clear-sky index gives, NaN if none
+    residual: np.ndarray  # (M,) [1] roughness of the log-ratio to the consensus, NaN if none
+    lone: np.ndarray  # (M,) bool, no voucher shared a sunny epoch with it
+    scale: np.ndarray  # (M,) [1]
+    weather: np.ndarray  # (M,) [1]
+
+
+def _against(kt, expected, active, counted, near, vouch, p):
+    """Consensus of the vouchers' clear-sky index, and the scale and weather checks."""
+    kt_hat = consensus(kt, counted, near, vouch)
+    # epochs in which the neighbours saw at least a tenth of clear sky (not under snow, not
+    # in a storm: there one honest roof may make many times another)
+    lit = active & np.isfinite(kt) & np.isfinite(kt_hat) & (kt_hat > 0.1)
+    energy = np.where(lit, kt * expected, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = energy.sum(axis=1) / np.where(lit, kt_hat * expected, 0.0).sum(axis=1)
+        log_ratio = np.log((np.clip(np.nan_to_num(kt), 0, None) + 0.02) / (np.nan_to_num(kt_hat) + 0.02))
+    residual = roughness(np.where(lit, log_ratio, np.nan), np.where(lit, expected, 0.0))
+    # lone: no voucher shared a sunny epoch with it; a consensus that saw only dim hours
+    # (snow, storm) gives no evidence either way, and no penalty
+    lone = ~(active & np.isfinite(kt) & np.isfinite(kt_hat)).any(axis=1)
+    ratio = np.where(lit.any(axis=1), ratio, np.nan)
+    scale = np.where(lone, 1.0, ramp(ratio - 1.0, _bps(p.yield_tolerance_bps), _bps(p.yield_limit_bps)))
+    weather = np.where(lone, 1.0, ramp(residual, _bps(p.weather_tolerance_bps), _bps(p.weather_limit_bps)))
+    return Against(ratio, residual, lone, scale, weather)
+
+
 # ----------------------------------------------------------------------------
 # One epoch
 # ----------------------------------------------------------------------------
@@ -401,6 +487,8 @@ class Authenticity(NamedTuple):
     bound: np.ndarray  # (M,) bool, every reading under the physical bound
     scale: np.ndarray  # (M,) [1]
     weather: np.ndarray  # (M,) [1]
+    shape: np.ndarray  # (M,) [1]
+    smooth: np.ndarray  # (M,) bool, no weather in its own series: drawn, not measured
     copy: np.ndarray  # (M,) bool, copies an older neighbour
     lone: np.ndarray  # (M,) bool, no neighbour vouches for it
     ratio: np.ndarray  # (M,) [1] specific yield / consensus over the check span, NaN if none
@@ -431,20 +519,29 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     lat = np.asarray(inputs.lat, dtype=float)
     lon = np.asarray(inputs.lon, dtype=float)
     cap = np.asarray(inputs.capacity_w, dtype=float)
-    m = lat.shape[0]
     power = np.asarray(inputs.power_mw, dtype=float)
     ts = np.where(np.isfinite(power), np.asarray(inputs.ts, dtype=float), np.nan)
     energy = np.asarray(inputs.energy_mwh, dtype=np.int64)
     n_per_epoch = np.asarray(inputs.n_per_epoch)
     epoch_start = float(np.nanmin(ts)) // EPOCH_S * EPOCH_S if np.isfinite(ts).any() else 0.0
 
-    # physical bound and credited energy: one clear-sky call on the epoch's grid
-    tolerant = tolerant_clear_sky(lat, lon, cap, epoch_start, p.skew_s, **bound_kwargs)
-    inside = bound_ok(power, at_times(tolerant, ts, epoch_start), cap, margin, floor)
-    credited = credited_energy(energy[:, -1], tolerant, margin)
+    tilt = np.asarray(inputs.tilt, dtype=float)
+    azimuth = np.asarray(inputs.azimuth, dtype=float)
 
-    # the check span: specific yield per epoch and who was active
+    # physical bound (a sun-facing plane: whatever the panels' real orientation) and
+    # credited energy (the declared plane), each on the epoch's grid of slot boundaries
+    facing = tolerant_clear_sky(lat, lon, cap, epoch_start, p.skew_s, **bound_kwargs)
+    inside = bound_ok(power, at_times(facing, ts, epoch_start), cap, margin, floor)
+    declared = tolerant_clear_sky(lat, lon, cap, epoch_start, p.skew_s, tilt=tilt, azimuth=azimuth, **bound_kwargs)
+    credited = credited_energy(energy[:, -1], declared, margin)
+
+    # the check span: clear-sky index of each epoch on the declared plane
     span = min(int(p.check_epochs), energy.shape[1])
+    starts = epoch_start + EPOCH_S * np.arange(1 - span, 1)
+    expected = clear_energy(lat, lon, cap, tilt, azimuth, starts, **bound_kwargs).astype(np.float32)
+    sunny = expected > 0.02 * expected.max(axis=1, initial=0.0)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kt = np.where(sunny, energy[:, -span:] / np.where(sunny, expected, 1.0), np.nan).astype(np.float32)
     y = (energy[:, -span:] / np.maximum(cap, 1e-9)[:, None]).astype(np.float32)
     active = n_per_epoch[:, -span:] > 0
     complete = n_per_epoch[:, -span:] >= SLOTS
@@ -458,21 +555,26 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
         weathered = roughness(np.where(own_lit, np.log(np.where(own_lit, y, 1.0)), np.nan),
                               np.where(own_lit, y, 0.0)) >= _bps(p.copy_weather_bps)
     copy = copies(y, active, near, token_id, owner_codes, _bps(p.copy_residual_bps), weathered)
-    vouch = vouchers(near, owner_codes, record(n_per_epoch), copy)
-    yhat = consensus(y, complete, near, vouch)
-    lit = lit_epochs(yhat, np.isfinite(yhat)) & active
-    ratio = yield_ratio(y, yhat, lit)
-    top = np.max(np.where(np.isfinite(yhat), yhat, 0.0), axis=1, initial=0.0)
-    eps = 0.02 * top[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_ratio = np.log((np.clip(y, 0, None) + eps) / (np.nan_to_num(yhat) + eps))
-    residual = roughness(np.where(lit, log_ratio, np.nan), np.where(lit, yhat, 0.0))
+    eligible = vouchers(near, owner_codes, record(n_per_epoch), copy)
+    j = np.where(near >= 0, near, 0)
 
-    lone = ~np.isfinite(ratio)
-    scale = np.where(lone, 1.0, ramp(ratio - 1.0, _bps(p.yield_tolerance_bps), _bps(p.yield_limit_bps)))
-    weather = np.where(lone, 1.0, ramp(residual, _bps(p.weather_tolerance_bps), _bps(p.weather_limit_bps)))
-    a = inside * scale * weather * ~copy * np.where(lone, _bps(p.lone_bps), 1.0)
-    return Authenticity(credited, a, inside, scale, weather, copy, lone, ratio, residual, near)
+    # trust flows from older tokens to younger: first each miner is checked against the
+    # neighbours admitted before it; then every neighbour that passed (or had no older one
+    # to be checked against) vouches, younger ones too
+    older = eligible & (token_id[j] < token_id[:, None])
+    first = _against(kt, expected, active, complete & sunny, near, older, p)
+    passed = (first.scale * first.weather >= 0.5) | first.lone
+    final = _against(kt, expected, active, complete & sunny, near, eligible & passed[j], p)
+    ratio, residual, lone, scale, weather = final
+    shape = ramp(1.0 - follows_the_sun(y, expected, active), _bps(p.shape_tolerance_bps), _bps(p.shape_limit_bps))
+    # a curve with no weather in it: drawn, not measured (honest clear-sky indices vary by
+    # several % hour to hour with temperature, haze and the sensor; a clear-sky model does not)
+    own = active & sunny & np.isfinite(kt) & (kt > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawn = roughness(np.where(own, np.log(np.where(own, kt, 1.0)), np.nan), np.where(own, expected, 0.0))
+    smooth = drawn < _bps(p.smooth_bps)
+    a = inside * scale * weather * shape * ~smooth * ~copy * np.where(lone, _bps(p.lone_bps), 1.0)
+    return Authenticity(credited, a, inside, scale, weather, shape, smooth, copy, lone, ratio, residual, near)
 
 
 # ----------------------------------------------------------------------------
@@ -491,8 +593,8 @@ def params_hash(params):
     Returns
     -------
     bytes
-        ``keccak256`` of the 13 fields ABI-encoded as ``uint32``, in the fields' order
-        (13 words of 32 bytes), 32 bytes.
+        ``keccak256`` of the fields ABI-encoded as ``uint32``, in their order (one
+        32-byte word each), 32 bytes.
     """
     from eth_abi import encode as abi_encode
     from eth_utils import keccak

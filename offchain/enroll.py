@@ -41,9 +41,9 @@ class Enrollment(NamedTuple):
     start_time: int  # [s]
     signature: bytes  # 65 bytes r ‖ s ‖ v
 
-    def apply_args(self, capacity_w, lat_udeg, lon_udeg, uri):
+    def apply_args(self, capacity_w, lat_udeg, lon_udeg, tilt_deg, azimuth_deg, uri):
         """The arguments of ``MinerSBT.apply`` for this enrollment, in order."""
-        return (self.device, self.pubkey, capacity_w, lat_udeg, lon_udeg, uri,
+        return (self.device, self.pubkey, capacity_w, lat_udeg, lon_udeg, tilt_deg, azimuth_deg, uri,
                 self.start_total_mwh, self.start_time, self.signature)
 
 
@@ -157,13 +157,14 @@ def read_enrollment(path, chain_id=None, sbt=None):
 
 
 def send_application(chain, sbt, wallet, key, capacity_w, lat_udeg, lon_udeg, uri, start_total_mwh=0,
-                     start_time=None):
+                     start_time=None, tilt_deg=30, azimuth_deg=180):
     """
     Sign the device ``key``'s enrollment for ``wallet`` and apply with it (one transaction).
 
     For wallets that hold their device's key themselves: the simulated fleets of the demo,
     the tests and the benchmarks. The enrollment's time defaults to the latest block's
-    (the device's total ``start_total_mwh`` [mWh] at that time).
+    (the device's total ``start_total_mwh`` [mWh] at that time); the plane to a roof of
+    30° facing south.
 
     Returns
     -------
@@ -172,4 +173,5 @@ def send_application(chain, sbt, wallet, key, capacity_w, lat_udeg, lon_udeg, ur
     if start_time is None:
         start_time = chain.blocks.head.timestamp
     enrollment = sign_enrollment(key, chain.chain_id, sbt.address, wallet.address, start_total_mwh, start_time)
-    return sbt.apply(*enrollment.apply_args(capacity_w, lat_udeg, lon_udeg, uri), sender=wallet)
+    return sbt.apply(*enrollment.apply_args(capacity_w, lat_udeg, lon_udeg, tilt_deg, azimuth_deg, uri),
+                     sender=wallet)

@@ -548,6 +548,8 @@ class DeviceInfo(NamedTuple):
     capacity_w: int  # [W]
     lat_udeg: int  # [µdeg]
     lon_udeg: int  # [µdeg]
+    tilt_deg: int  # declared panel tilt [deg]
+    azimuth_deg: int  # declared panel azimuth [deg clockwise from north]
     owner: str  # the token's owner (soulbound: it never changes), the zero address once revoked
 
 
@@ -621,7 +623,8 @@ def build_table(data, devices, sk, entropy, k, emission, deployment, params, **b
     inputs = pogg.EpochInputs(
         data.epoch, np.array([i.token_id for i in info], dtype=np.int64), [i.owner for i in info],
         np.array([i.lat_udeg / 1e6 for i in info]), np.array([i.lon_udeg / 1e6 for i in info]),
-        np.array([i.capacity_w for i in info], dtype=float), data.ts, data.power_mw, data.n_per_epoch,
+        np.array([i.capacity_w for i in info], dtype=float), np.array([i.tilt_deg for i in info], dtype=float),
+        np.array([i.azimuth_deg for i in info], dtype=float), data.ts, data.power_mw, data.n_per_epoch,
         data.energy_mwh,
     )
     scores = pogg.score_inputs(inputs, draw.winners, emission, k, params, **bound_kwargs)
@@ -892,11 +895,12 @@ def read_epoch_data(conn, epoch, window=pogg.WINDOW):
 
 
 def _parse_device_row(row):
-    if None in (row.get("pubkey"), row.get("capacity_w"), row.get("lat_udeg"), row.get("lon_udeg"), row.get("owner")):
+    fields = ("pubkey", "capacity_w", "lat_udeg", "lon_udeg", "tilt_deg", "azimuth_deg", "owner")
+    if any(row.get(f) is None for f in fields):
         return None
     return DeviceInfo(to_checksum_address(row["device"]), int(row["token_id"]), bytes.fromhex(row["pubkey"][2:]),
-                      int(row["capacity_w"]), int(row["lat_udeg"]), int(row["lon_udeg"]),
-                      to_checksum_address(row["owner"]))
+                      int(row["capacity_w"]), int(row["lat_udeg"]), int(row["lon_udeg"]), int(row["tilt_deg"]),
+                      int(row["azimuth_deg"]), to_checksum_address(row["owner"]))
 
 
 def read_device_info(conn):
@@ -913,7 +917,8 @@ def write_device_info(conn, infos):
     """Keep SBT data of devices in the store (it never changes once a token is minted)."""
     store.write_devices(conn, [
         {"device": i.device, "token_id": i.token_id, "capacity_w": i.capacity_w, "lat_udeg": i.lat_udeg,
-         "lon_udeg": i.lon_udeg, "pubkey": _hex(i.pubkey), "owner": i.owner}
+         "lon_udeg": i.lon_udeg, "tilt_deg": i.tilt_deg, "azimuth_deg": i.azimuth_deg, "pubkey": _hex(i.pubkey),
+         "owner": i.owner}
         for i in infos
     ])
 
@@ -1005,9 +1010,10 @@ def get_device_info(sbt, token_id):
     """:class:`DeviceInfo` of a token from the SBT."""
     m = sbt.miners(token_id)
     owner = sbt.ownerOf(token_id) if int(m.status) != REVOKED else ZERO_ADDRESS
+    tilt, azimuth = sbt.device_plane(m.device)
     return DeviceInfo(to_checksum_address(m.device), int(token_id), secp256k1.encode_point((int(m.pubkey_x),
-                      int(m.pubkey_y))), int(m.capacity_w), int(m.lat_udeg), int(m.lon_udeg),
-                      to_checksum_address(owner))
+                      int(m.pubkey_y))), int(m.capacity_w), int(m.lat_udeg), int(m.lon_udeg), int(tilt),
+                      int(azimuth), to_checksum_address(owner))
 
 
 def get_tokens(sbt):

@@ -567,6 +567,8 @@ class EpochInputs(NamedTuple):
     lat: np.ndarray  # (M,) [deg] declared
     lon: np.ndarray  # (M,) [deg] declared
     capacity_w: np.ndarray  # (M,) [W] declared peak capacity
+    tilt: np.ndarray  # (M,) [deg] declared panel tilt from horizontal
+    azimuth: np.ndarray  # (M,) [deg] declared direction the panels face, clockwise from north
     ts: np.ndarray  # (M, S) [s] the epoch's readings, NaN for none
     power_mw: np.ndarray  # (M, S) [mW] the epoch's readings, NaN for none
     n_per_epoch: np.ndarray  # (M, W) int64: legal readings per epoch of the window
@@ -661,15 +663,20 @@ def score_epoch(lat, lon, capacity_w, ts, power_mw, n_per_epoch, energy_mwh, win
                        remainder)
 
 
-def split(winner_mask, c, emission, k):
-    """Reward of each winner, the same in expectation however the energy is split.
+def split(winner_mask, c, emission, k, reference=0):
+    """Reward of each winner: a fixed rate per unit of contribution, the same in expectation
+    however the energy is split, never more than the emission.
 
-    ``amount_i = emission · K · c_i // D`` with ``D = max(K · Σ_winners c, Σ_all c)``:
-    one winner in ``K`` on average, so a winner is paid ``K`` times its share of all the
-    epoch's contributions (its expected pay is then its share, whether its energy sits on
-    one token or several, and a lone winner of a thin epoch does not take the whole
-    emission); when the winners' shares add up to more than the emission, they split it
-    in proportion instead. The rest goes to the vault.
+    ``amount_i = emission · K · c_i // D`` with ``D = max(K · Σ_winners c, Σ_all c, R)``.
+    ``R`` (``reference_units``) is the DAO's reference energy of an epoch at full scores:
+    below it every unit of contribution earns ``emission / R`` in expectation, whatever the
+    hour and whoever else produced, so that an hour at dawn pays for its few mWh and not
+    the emission of a noon hour, an hour without sun pays nothing, and a fake's share is
+    taken from the vault, not from honest miners. One winner in ``K`` on average, so a winner is paid ``K`` times its
+    share (its expected pay is its share, whether its energy sits on one token or several,
+    and a lone winner of a thin epoch does not take the whole emission); when the
+    winners' claims would exceed the emission, they split it in proportion instead. The
+    rest goes to the vault.
 
     Parameters
     ----------
@@ -679,6 +686,8 @@ def split(winner_mask, c, emission, k):
     emission : int [DECA wei]
     k : int
         Lottery odds.
+    reference : int
+        ``R``, in contribution units.
 
     Returns
     -------
@@ -692,12 +701,27 @@ def split(winner_mask, c, emission, k):
     c = [int(x) for x in np.asarray(c).tolist()]
     amounts = np.zeros(mask.shape, dtype=object)
     win = np.flatnonzero(mask)
-    denominator = max(k * sum(c[i] for i in win), sum(c))
+    denominator = max(k * sum(c[i] for i in win), sum(c), int(reference))
     if denominator == 0:
         return amounts, emission
     for i in win:
         amounts[i] = emission * k * c[i] // denominator
     return amounts, emission - sum(amounts[win])
+
+
+def reference_units(reference_kwh):
+    """``R`` of ``split``: ``reference_kwh`` credited at full scores, in contribution units.
+
+    Parameters
+    ----------
+    reference_kwh : int [kWh]
+
+    Returns
+    -------
+    int
+        ``10 000 · 10 000 · reference_kwh · 10⁶`` (a_bps · q_bps · mWh).
+    """
+    return MAX_BPS * MAX_BPS * int(reference_kwh) * 1_000_000
 
 
 class Scores(NamedTuple):
@@ -742,5 +766,6 @@ def score_inputs(inputs, winner_mask, emission, k, params=None, **bound_kwargs):
     a_bps = quantise_fraction(auth.a)
     v_mwh = auth.credited_mwh
     c = contribution_units(a_bps, q_bps, v_mwh)
-    amounts, remainder = split(winner_mask, c, emission, k)
+    reference = reference_units(params.reference_kwh)
+    amounts, remainder = split(winner_mask, c, emission, k, reference)
     return Scores(auth, a_bps, q_bps, v_mwh, c, amounts, remainder)

@@ -315,6 +315,79 @@ def sun_position(lat, lon, altitude, ts):
     return zenith, azimuth
 
 
+def clear_sky_components(lat, lon, ts, altitude=None, linke=None):
+    """Sun direction and clear-sky irradiance components at exact points (no grid).
+
+    Parameters
+    ----------
+    lat, lon : ndarray [deg]
+    ts : ndarray [s]
+        Same shape as ``lat``.
+    altitude : ndarray [m], optional
+        Default: pvlib's terrain altitude.
+    linke : ndarray, shape ``lat.shape + (12,)`` [1], optional
+        Monthly Linke turbidity. Default: pvlib's climatology.
+
+    Returns
+    -------
+    sun : ndarray, shape ``ts.shape + (3,)`` [1]
+        Unit vector towards the sun (east, north, up).
+    dni, ghi, dhi : ndarray [W/m²]
+        Direct normal, global horizontal and diffuse horizontal irradiance (Ineichen).
+    """
+    from pvlib import atmosphere, clearsky, irradiance
+
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    ts = np.asarray(ts, dtype=float)
+    altitude = read_altitude(lat, lon) if altitude is None else np.asarray(altitude, float)
+    linke = read_linke_turbidity(lat, lon) if linke is None else np.asarray(linke, float)
+    zenith, sun_az = sun_position(lat, lon, altitude, ts)
+    turbidity = interpolate_monthly(linke.reshape(-1, 12), ts.ravel()).reshape(ts.shape)
+    doy, _ = day_of_year(ts)
+    dni_extra = irradiance.get_extra_radiation(doy.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        airmass = atmosphere.get_absolute_airmass(
+            atmosphere.get_relative_airmass(zenith), atmosphere.alt2pres(altitude)
+        )
+        cs = clearsky.ineichen(zenith, airmass, turbidity, altitude=altitude, dni_extra=dni_extra)
+    z, a = np.radians(zenith), np.radians(sun_az)
+    sun = np.stack([np.sin(z) * np.sin(a), np.sin(z) * np.cos(a), np.cos(z)], axis=-1)
+    return sun, *(np.clip(np.nan_to_num(np.asarray(cs[c], dtype=float)), 0.0, None) for c in ("dni", "ghi", "dhi"))
+
+
+def plane_irradiance(sun, dni, ghi, dhi, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO):
+    """Irradiance on a plane, isotropic sky (``pvlib.irradiance.get_total_irradiance``'s).
+
+    Parameters
+    ----------
+    sun : ndarray, shape ``(..., 3)`` [1]
+        Unit vector towards the sun (east, north, up), as ``clear_sky_components``.
+    dni, ghi, dhi : ndarray [W/m²]
+    tilt, azimuth : ndarray [deg], broadcastable, optional
+        The plane (tilt from horizontal, azimuth clockwise from north); NaN or None: it
+        faces the sun.
+    albedo : float [1]
+
+    Returns
+    -------
+    ndarray of float [W/m²]
+    """
+    up = np.clip(sun[..., 2], -1.0, 1.0)
+    if tilt is None or azimuth is None:
+        tilt = azimuth = np.nan
+    tilt = np.asarray(tilt, dtype=float)
+    azimuth = np.asarray(azimuth, dtype=float)
+    tracking = np.isnan(tilt) | np.isnan(azimuth)
+    b, g = np.radians(np.nan_to_num(tilt)), np.radians(np.nan_to_num(azimuth))
+    normal_dot = sun[..., 0] * np.sin(b) * np.sin(g) + sun[..., 1] * np.sin(b) * np.cos(g) + up * np.cos(b)
+    cos_aoi = np.where(tracking, 1.0, normal_dot)
+    cos_tilt = np.where(tracking, np.clip(up, 0.0, 1.0), np.cos(b))  # a sun-facing plane tilts by the zenith
+    direct = np.where(up > 0, dni * np.clip(cos_aoi, 0.0, None), 0.0)
+    poa = direct + dhi * (1 + cos_tilt) / 2 + ghi * albedo * (1 - cos_tilt) / 2
+    return np.clip(poa, 0.0, None)
+
+
 def clear_sky_poa_at(lat, lon, ts, tilt=None, azimuth=None, altitude=None, linke=None,
                      albedo=DEFAULT_ALBEDO):
     """Clear-sky irradiance on the panel plane at exact points (no grid).
@@ -337,35 +410,8 @@ def clear_sky_poa_at(lat, lon, ts, tilt=None, azimuth=None, altitude=None, linke
     -------
     ndarray of float [W/m²]
     """
-    from pvlib import atmosphere, clearsky, irradiance
-
-    lat = np.asarray(lat, dtype=float)
-    lon = np.asarray(lon, dtype=float)
-    ts = np.asarray(ts, dtype=float)
-    altitude = read_altitude(lat, lon) if altitude is None else np.asarray(altitude, float)
-    linke = read_linke_turbidity(lat, lon) if linke is None else np.asarray(linke, float)
-    zenith, sun_az = sun_position(lat, lon, altitude, ts)
-    turbidity = interpolate_monthly(linke.reshape(-1, 12), ts.ravel()).reshape(ts.shape)
-    doy, _ = day_of_year(ts)
-    dni_extra = irradiance.get_extra_radiation(doy.astype(float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        airmass = atmosphere.get_absolute_airmass(
-            atmosphere.get_relative_airmass(zenith), atmosphere.alt2pres(altitude)
-        )
-        cs = clearsky.ineichen(zenith, airmass, turbidity, altitude=altitude, dni_extra=dni_extra)
-    if tilt is None:
-        tilt = np.full(lat.shape, np.nan)
-    if azimuth is None:
-        azimuth = np.full(lat.shape, np.nan)
-    tracking = np.isnan(tilt) | np.isnan(azimuth)
-    plane_tilt = np.where(tracking, np.clip(zenith, 0.0, 90.0), tilt)
-    plane_az = np.where(tracking, sun_az, azimuth)
-    poa = irradiance.get_total_irradiance(
-        plane_tilt, plane_az, zenith, sun_az,
-        np.nan_to_num(cs["dni"]), np.nan_to_num(cs["ghi"]), np.nan_to_num(cs["dhi"]),
-        albedo=albedo, model="isotropic",
-    )["poa_global"]
-    return np.clip(np.nan_to_num(np.asarray(poa, dtype=float)), 0.0, None)
+    sun, dni, ghi, dhi = clear_sky_components(lat, lon, ts, altitude, linke)
+    return plane_irradiance(sun, dni, ghi, dhi, tilt, azimuth, albedo)
 
 
 def _per_miner(value, m):
@@ -395,9 +441,11 @@ def clear_sky_poa(lat, lon, ts, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO,
     """Clear-sky irradiance on each miner's panel plane at each sample time, on a grid.
 
     Locations are rounded to the nodes of pvlib's 5' climatology grid (each node has one
-    altitude and one Linke turbidity), panel orientations to 1°, and times interpolated
-    linearly between grid times ``grid_s`` apart; ``clear_sky_poa_at`` is evaluated only
-    at the (node, grid time) pairs the samples need.
+    altitude and one Linke turbidity); the sun's direction and the clear-sky irradiance
+    components (``clear_sky_components``) are evaluated only at the (node, grid time)
+    pairs the samples need, ``grid_s`` apart, interpolated linearly to each sample's time,
+    then transposed to the miner's own plane (``plane_irradiance``). Planes cost nothing:
+    every miner may have its own.
 
     Parameters
     ----------
@@ -418,7 +466,8 @@ def clear_sky_poa(lat, lon, ts, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO,
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
     m = lat.shape[0]
     ts = np.asarray(ts, dtype=float)
-    if ts.ndim == 1:
+    shared = ts.ndim == 1  # the same times for every miner
+    if shared:
         ts = np.broadcast_to(ts, (m, ts.shape[0]))
     if ts.shape[0] != m or lon.shape != lat.shape:
         raise ValueError("pvbound: lat, lon and ts must have one row per miner")
@@ -429,25 +478,33 @@ def clear_sky_poa(lat, lon, ts, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO,
     if not valid.any():
         return out
 
-    # cells: node of pvlib's 5' grid and rounded orientation (-1 = faces the sun)
     row, col = grid_index(lat, lon)
-    itilt = np.where(np.isnan(tilt) | np.isnan(azimuth), -1, np.rint(np.nan_to_num(tilt)))
-    iaz = np.where(itilt < 0, -1, np.rint(np.nan_to_num(azimuth)) % 360)
-    keys = np.stack([row, col, itilt.astype(np.int64), iaz.astype(np.int64)], axis=1)
-    cells, cell_of = _unique_rows(keys)
+    cells, cell_of = _unique_rows(np.stack([row, col], axis=1))
     n_cells = cells.shape[0]
     c_lat = 90.0 - (cells[:, 0] + 0.5) * GRID_DEG
     c_lon = -180.0 + (cells[:, 1] + 0.5) * GRID_DEG
-    c_tilt = np.where(cells[:, 2] < 0, np.nan, cells[:, 2].astype(float))
-    c_az = np.where(cells[:, 3] < 0, np.nan, cells[:, 3].astype(float))
     c_alt = read_altitude(c_lat, c_lon)
     c_linke = read_linke_turbidity(c_lat, c_lon)
 
+    if shared and valid.all():
+        # every cell at exactly the shared times: no grid, no interpolation; one time at a
+        # time, so that nothing of shape (M, S, 3) is ever made
+        s = ts.shape[1]
+        sun, dni, ghi, dhi = clear_sky_components(
+            np.repeat(c_lat, s), np.repeat(c_lon, s), np.tile(ts[0], n_cells),
+            np.repeat(c_alt, s), np.repeat(c_linke, s, axis=0),
+        )
+        for k in range(s):
+            pick = cell_of * s + k
+            out[:, k] = plane_irradiance(sun[pick], dni[pick], ghi[pick], dhi[pick], tilt, azimuth, albedo)
+        return out
+
     t = ts[valid]
-    cell = np.broadcast_to(cell_of[:, None], ts.shape)[valid]
+    miner = np.broadcast_to(np.arange(m)[:, None], ts.shape)[valid]
+    cell = cell_of[miner]
     g_float = t / grid_s
     g = np.floor(g_float).astype(np.int64)
-    w = g_float - g
+    w = (g_float - g)[:, None]
     g0 = int(g.min())
     n_grid = int(g.max()) - g0 + 2
     g -= g0
@@ -466,11 +523,12 @@ def clear_sky_poa(lat, lon, ts, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO,
         idx0 = np.searchsorted(needed, key0)
         idx1 = np.searchsorted(needed, key0 + 1)
     p_t = (g0 + p_g).astype(float) * grid_s
-    poa = clear_sky_poa_at(
-        c_lat[p_cell], c_lon[p_cell], p_t, c_tilt[p_cell], c_az[p_cell],
-        altitude=c_alt[p_cell], linke=c_linke[p_cell], albedo=albedo,
-    )
-    out[valid] = poa[idx0] * (1.0 - w) + poa[idx1] * w
+    sun, dni, ghi, dhi = clear_sky_components(c_lat[p_cell], c_lon[p_cell], p_t, c_alt[p_cell], c_linke[p_cell])
+    parts = np.concatenate([sun, dni[:, None], ghi[:, None], dhi[:, None]], axis=1)  # (pairs, 6)
+    at = parts[idx0] * (1.0 - w) + parts[idx1] * w
+    norm = np.linalg.norm(at[:, :3], axis=1, keepdims=True)
+    sun_t = np.where(norm > 0, at[:, :3] / np.where(norm > 0, norm, 1.0), at[:, :3])
+    out[valid] = plane_irradiance(sun_t, at[:, 3], at[:, 4], at[:, 5], tilt[miner], azimuth[miner], albedo)
     return out
 
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 2  # 2: devices.owner
+SCHEMA_VERSION = 2  # 2: devices' owner and panel plane
 _INT64_MAX = 2**63 - 1
 _IN_CHUNK = 500  # host parameters per IN (...) query
 
@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS devices (
     lat_udeg    INTEGER,            -- micro-degrees
     lon_udeg    INTEGER,            -- micro-degrees
     pubkey      TEXT,               -- 0x, 64 bytes x ‖ y
+    tilt_deg    INTEGER,            -- declared panel tilt
+    azimuth_deg INTEGER,            -- declared panel azimuth, clockwise from north
     owner       TEXT                -- 0x, the token's owner (soulbound)
 );
 CREATE TABLE IF NOT EXISTS batches (
@@ -201,8 +203,9 @@ def open_store(url=":memory:"):
     conn.execute("PRAGMA foreign_keys = ON")
     conn.executescript(SCHEMA)
     version = read_meta(conn, "schema_version")
-    if version == "1":  # a store of schema 1 gains the devices' owner (filled from the SBT when needed)
-        conn.execute("ALTER TABLE devices ADD COLUMN owner TEXT")
+    if version == "1":  # a store of schema 1 gains the devices' owner and plane (filled from the SBT when needed)
+        for column in ("tilt_deg INTEGER", "azimuth_deg INTEGER", "owner TEXT"):
+            conn.execute(f"ALTER TABLE devices ADD COLUMN {column}")
         version = None
     if version is None:
         write_meta(conn, {"schema_version": str(SCHEMA_VERSION)})
@@ -519,9 +522,10 @@ def read_epoch_counts(conn, epoch_start, epoch_stop):
 
 
 def read_devices(conn):
-    """Known devices: list of dicts with device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, owner."""
-    cur = conn.execute("SELECT device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, owner FROM devices"
-                       " ORDER BY device")
+    """Known devices: dicts with device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, tilt_deg,
+    azimuth_deg and owner."""
+    cur = conn.execute("SELECT device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, tilt_deg, azimuth_deg, owner"
+                       " FROM devices ORDER BY device")
     names = [c[0] for c in cur.description]
     return [dict(zip(names, row)) for row in cur]
 
@@ -534,22 +538,24 @@ def write_devices(conn, devices):
     ----------
     devices : iterable of dict
         Keys device and token_id, optionally capacity_w [W], lat_udeg, lon_udeg
-        [micro-degrees], pubkey (0x hex, 64 bytes) and owner (0x address).
+        [micro-degrees], pubkey (0x hex, 64 bytes), tilt_deg, azimuth_deg [deg] and owner (0x address).
     """
     params = [
         (d["device"], d["token_id"], d.get("capacity_w"), d.get("lat_udeg"), d.get("lon_udeg"), d.get("pubkey"),
-         d.get("owner"))
+         d.get("tilt_deg"), d.get("azimuth_deg"), d.get("owner"))
         for d in devices
     ]
     with _Transaction(conn):
         conn.executemany(
-            "INSERT INTO devices (device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, owner)"
-            " VALUES (?,?,?,?,?,?,?)"
+            "INSERT INTO devices (device, token_id, capacity_w, lat_udeg, lon_udeg, pubkey, tilt_deg, azimuth_deg,"
+            " owner) VALUES (?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (device) DO UPDATE SET token_id = excluded.token_id,"
             " capacity_w = COALESCE(excluded.capacity_w, capacity_w),"
             " lat_udeg = COALESCE(excluded.lat_udeg, lat_udeg),"
             " lon_udeg = COALESCE(excluded.lon_udeg, lon_udeg),"
             " pubkey = COALESCE(excluded.pubkey, pubkey),"
+            " tilt_deg = COALESCE(excluded.tilt_deg, tilt_deg),"
+            " azimuth_deg = COALESCE(excluded.azimuth_deg, azimuth_deg),"
             " owner = COALESCE(excluded.owner, owner)",
             params,
         )

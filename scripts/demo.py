@@ -81,7 +81,7 @@ def admit_miners(system, members, miners):
         signed = device_enroll.sign_enrollment(simulator.device_key(FLEET_SEED, i), chain.chain_id, sbt.address,
                                                miner.address, 0, chain.blocks.head.timestamp)
         e = enroll.parse_enrollment(signed, chain.chain_id, sbt.address)
-        tx = sbt.apply(*e.apply_args(capacity, lat, lon, f"ipfs://demo-miner-{i}"), sender=miner)
+        tx = sbt.apply(*e.apply_args(capacity, lat, lon, 30, 180, f"ipfs://demo-miner-{i}"), sender=miner)
         app_ids.append(tx.decode_logs(sbt.Applied)[0].application_id)
         click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {e.device[:10]} {capacity:g} W")
 

@@ -1,6 +1,7 @@
 """The miner's commands: identity, readings, and selling energy into storage nodes.
 
-    ape run miner apply --account ALIAS --enrollment enrollment.json --capacity-w 4200 --lat 39.742 --lon -105.178
+    ape run miner apply --account ALIAS --enrollment enrollment.json --capacity-w 4200 --lat 39.742 --lon -105.178 \
+        --tilt 30 --azimuth 180
     ape run miner status --account ALIAS
     ape run miner readings --account ALIAS [--last 24] [--all]
     ape run miner sell --account ALIAS --sent sent.json --received received.json
@@ -39,8 +40,11 @@ def cli():
 @click.option("--capacity-w", type=click.IntRange(1, 1_000_000), required=True, help="Peak capacity [W].")
 @click.option("--lat", type=float, required=True, help="Latitude [degrees].")
 @click.option("--lon", type=float, required=True, help="Longitude [degrees].")
+@click.option("--tilt", type=click.IntRange(0, 90), required=True, help="Panel tilt from horizontal [degrees].")
+@click.option("--azimuth", type=click.IntRange(0, 359), required=True,
+              help="Direction the panels face [degrees clockwise from north: 180 is south].")
 @click.option("--uri", default="", help="Metadata URI (panel, inverter, photos).")
-def apply(account, enrollment_path, capacity_w, lat, lon, uri):
+def apply(account, enrollment_path, capacity_w, lat, lon, tilt, azimuth, uri):
     """Apply for a miner token with the device's signed enrollment (good for a day)."""
     sbt = load_system()["sbt"]
     try:
@@ -54,7 +58,7 @@ def apply(account, enrollment_path, capacity_w, lat, lon, uri):
         raise click.ClickException(f"device {e.device} already has token {token}")
     if pending := sbt.pending_application(e.device):
         raise click.ClickException(f"device {e.device} already has pending application {pending}")
-    args = e.apply_args(capacity_w, _udeg(lat, 90, "--lat"), _udeg(lon, 180, "--lon"), uri)
+    args = e.apply_args(capacity_w, _udeg(lat, 90, "--lat"), _udeg(lon, 180, "--lon"), tilt, azimuth, uri)
     tx = transact(sbt.apply, *args, sender=account)
     app_id = tx.decode_logs(sbt.Applied)[0].application_id
     click.echo(f"application {app_id} for device {e.device} (from {e.start_total_mwh / 1000:.3f} Wh at "

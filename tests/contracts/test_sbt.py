@@ -9,6 +9,7 @@ from offchain.governance import call
 
 CAPACITY_W = 4_200
 LAT, LON = 39_742_000, -105_178_000  # µdeg
+TILT, AZIMUTH = 35, 190  # deg
 
 
 @pytest.fixture
@@ -28,8 +29,9 @@ def enroll(chain, sbt):
 def apply(sbt, enroll):
     """Factory: `wallet` applies for device `dev` with the device's enrollment (or the one given)."""
 
-    def apply(dev, wallet, capacity=CAPACITY_W, lat=LAT, lon=LON, uri="", pubkey=None, enrollment=None):
-        args = list((enrollment or enroll(dev, wallet)).apply_args(capacity, lat, lon, uri))
+    def apply(dev, wallet, capacity=CAPACITY_W, lat=LAT, lon=LON, uri="", pubkey=None, enrollment=None,
+              tilt=TILT, azimuth=AZIMUTH):
+        args = list((enrollment or enroll(dev, wallet)).apply_args(capacity, lat, lon, tilt, azimuth, uri))
         if pubkey is not None:
             args[1] = pubkey
         return sbt.apply(*args, sender=wallet)
@@ -92,7 +94,8 @@ def test_apply__point_off_the_curve__reverts(sbt, chain, miner):
     bogus = (5).to_bytes(32, "big") + (7).to_bytes(32, "big")
     device = to_checksum_address(keccak(bogus)[12:])  # the address the bogus key maps to
     with ape.reverts("sbt: key not on secp256k1"):
-        sbt.apply(device, bogus, CAPACITY_W, LAT, LON, "", 0, chain.blocks.head.timestamp, b"\x00" * 65, sender=miner)
+        sbt.apply(device, bogus, CAPACITY_W, LAT, LON, TILT, AZIMUTH, "", 0, chain.blocks.head.timestamp, b"\x00" * 65,
+                  sender=miner)
 
 
 @pytest.mark.parametrize("capacity", [0, 1_000_001])
@@ -100,6 +103,22 @@ def test_apply__bad_capacity__reverts(miner, device_key, apply, capacity):
     dev, _ = device_key()
     with ape.reverts("sbt: bad capacity"):
         apply(dev, miner, capacity=capacity)
+
+
+@pytest.mark.parametrize("tilt,azimuth", [(91, 180), (30, 360)])
+def test_apply__orientation_off_the_compass__reverts(miner, device_key, apply, tilt, azimuth):
+    dev, _ = device_key()
+    with ape.reverts("sbt: bad orientation"):
+        apply(dev, miner, tilt=tilt, azimuth=azimuth)
+
+
+def test_apply__declares_the_plane__kept_for_the_scoring(sbt, miner, device_key, apply):
+    dev, _ = device_key()
+    tx = apply(dev, miner, tilt=90, azimuth=359)
+    [log] = tx.decode_logs(sbt.Applied)
+    assert (log.tilt_deg, log.azimuth_deg) == (90, 359)
+    assert sbt.device_plane(dev.address) == (90, 359)
+    assert sbt.device_start(dev.address)[0] == 0  # the packed word keeps its other fields apart
 
 
 @pytest.mark.parametrize("lat,lon", [(90_000_001, 0), (-90_000_001, 0), (0, 180_000_001), (0, -180_000_001)])

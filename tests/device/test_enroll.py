@@ -29,7 +29,7 @@ def test_parse_enrollment__device_output__accepted_and_checked():
     e = parse_enrollment(obj, chain_id=CHAIN_ID, sbt=SBT)
     assert (e.device, e.applicant, e.start_total_mwh, e.start_time) == (
         Account.from_key(DEVICE_KEY).address, APPLICANT, 5_000, GENESIS)
-    assert e.apply_args(4_200, 1, 2, "ipfs://x")[6:8] == (5_000, GENESIS)
+    assert e.apply_args(4_200, 1, 2, 30, 180, "ipfs://x")[8:10] == (5_000, GENESIS)
 
 
 @pytest.mark.parametrize("change,message", [

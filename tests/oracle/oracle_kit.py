@@ -53,7 +53,7 @@ def device_info(i, token_id=None):
     key = keys.PrivateKey(device_secret(i))
     owner = to_checksum_address(keccak(text=f"owner {i}")[12:])
     return oracle.DeviceInfo(key.public_key.to_checksum_address(), token_id or i, key.public_key.to_bytes(),
-                             CAPACITY_W, LAT_UDEG + 10_000 * i, LON_UDEG, owner)
+                             CAPACITY_W, LAT_UDEG + 10_000 * i, LON_UDEG, 30, 180, owner)
 
 
 def synthetic_epoch(epoch, miners, ns=None, power_w=2_000, window=168):
