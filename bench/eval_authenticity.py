@@ -50,7 +50,7 @@ Metrics (over both scenarios):
 A scoring is ``scoring(inputs: pogg.EpochInputs, winners, emission) -> amounts`` (or an
 object with ``amounts`` and, optionally, ``a``); ``--scoring module:function`` names one.
 
-    python bench/eval_authenticity.py [--scoring current] [--json out.json]
+    python bench/eval_authenticity.py [--scoring pogg] [--json out.json]
 """
 
 import argparse
@@ -375,13 +375,6 @@ def readings(miner, genesis, power=None):
 # ----------------------------------------------------------------------------
 
 
-def current_scoring(inputs, winners, emission):
-    """Today's scoring (``pogg.score_epoch``), on the window's energy."""
-    return pogg.score_epoch(inputs.lat, inputs.lon, inputs.capacity_w, inputs.ts, inputs.power_mw,
-                            inputs.n_per_epoch, inputs.energy_mwh.sum(axis=1), winners,
-                            emission).amounts
-
-
 # PoGG's default parameters, with a reference energy no epoch of these few miners reaches,
 # so that every unit of contribution earns the same in every run (``pogg.split``)
 PARAMS = authenticity.ScoringParams()._replace(reference_kwh=1_000_000, **{k: int(v) for k, v in (a.split("=") for a in __import__("os").environ.get("EVAL_PARAMS", "").split() if a)})
@@ -400,16 +393,16 @@ def pogg_scoring(inputs, winners, emission):
     return _Paid(scores.amounts, scores.auth.a)
 
 
-SCORINGS = {"current": current_scoring, "pogg": pogg_scoring}
+SCORINGS = {"pogg": pogg_scoring}
 
 
 def load_scoring(name):
-    """``current`` or ``module:function``."""
+    """``pogg`` or ``module:function``."""
     if name in SCORINGS:
         return SCORINGS[name]
     module, _, attr = name.partition(":")
     if not attr:
-        raise SystemExit("eval_authenticity: --scoring is 'current' or 'module:function'")
+        raise SystemExit("eval_authenticity: --scoring is 'pogg' or 'module:function'")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -578,7 +571,6 @@ def real_pair(result):
     (tsw, pww, _, ew), (tsr, prr, _, er) = result["data"][iw], result["data"][ir]
     both = np.isfinite(pww) & np.isfinite(prr) & ((pww > 0) | (prr > 0))
     c5 = float(np.corrcoef(pww[both], prr[both])[0, 1])
-    cos_h = pogg.cosine_similarity(pogg.normalized_power(pww), pogg.normalized_power(prr))
     producing = (ew > 0) & (er > 0)
     yw, yr = ew / w.capacity_w, er / r.capacity_w
     hour_ratio = yw[producing] / yr[producing]
@@ -588,7 +580,6 @@ def real_pair(result):
                                 np.arange(-20, 21) * 60.0)
     return {
         "corr_15min": c15, "corr_5min": c5,
-        "hourly_cosine_quartiles": np.nanpercentile(cos_h[producing], [10, 25, 50, 75, 90]).tolist(),
         "hour_yield_ratio_quartiles": np.percentile(hour_ratio, [10, 25, 50, 75, 90]).tolist(),
         "hour_yield_ratio_quartiles_bright": np.percentile(yw[big] / yr[big], [10, 25, 50, 75, 90]).tolist(),
         "day_yield_ratio": [float(a / b) if b > 0 else None for a, b in zip(dw, dr)],
@@ -647,11 +638,12 @@ def report(summary, pair):
         lines += [
             "",
             "SERF West vs RSF II (winter, specific power): correlation %.3f at 15 min (source), "
-            "%.3f at 5 min (device readings, daytime); today's hourly cosine, percentiles 10/25/50/75/90: %s; "
-            "hourly specific-yield ratio W/R: %s (hours with ≥ 10 %% of the best hour: %s); daily: %s; "
+            "%.3f at 5 min (device readings, daytime); "
+            "hourly specific-yield ratio W/R, percentiles 10/25/50/75/90: %s (hours with ≥ 10 %% of the best "
+            "hour: %s); daily: %s; "
             "cloud edges (15-min increments) come %d s %s in RSF II's series than in SERF West's "
             "(r = %.2f)." % (
-                q["corr_15min"], q["corr_5min"], " ".join("%.2f" % v for v in q["hourly_cosine_quartiles"]),
+                q["corr_15min"], q["corr_5min"],
                 " ".join("%.2f" % v for v in q["hour_yield_ratio_quartiles"]),
                 " ".join("%.2f" % v for v in q["hour_yield_ratio_quartiles_bright"]),
                 " ".join("-" if v is None else "%.2f" % v for v in q["day_yield_ratio"]),
@@ -662,7 +654,7 @@ def report(summary, pair):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
-    parser.add_argument("--scoring", default="current", help="'current' or module:function")
+    parser.add_argument("--scoring", default="pogg", help="'pogg' (PoGG's scoring) or module:function")
     parser.add_argument("--scenario", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
     parser.add_argument("--json", help="write the metrics here")
     args = parser.parse_args(argv)

@@ -420,7 +420,8 @@ def follows_the_sun(y, expected, active):
     """Correlation of a miner's hourly yield with its clear-sky energy over the span.
 
     Clouds lower an honest curve but it still rises and sets with the sun; flat output, or
-    output at night, does not. Over the epochs the miner was active; NaN without two.
+    output at night, does not. Over the epochs the miner was active; 0 for a constant
+    series, NaN without two epochs.
 
     Parameters
     ----------
@@ -441,7 +442,8 @@ def follows_the_sun(y, expected, active):
         dx = (y - mx[:, None]) * w
         de = (expected - me[:, None]) * w
         corr = (dx * de).sum(axis=1) / np.sqrt((dx * dx).sum(axis=1) * (de * de).sum(axis=1))
-    return np.where(n >= 2, corr, np.nan)
+    # a constant series does not follow the sun: no correlation, not an unknown one
+    return np.where(n >= 2, np.nan_to_num(corr, nan=0.0), np.nan)
 
 
 class Against(NamedTuple):

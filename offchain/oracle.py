@@ -441,7 +441,7 @@ class Settlement(NamedTuple):
     total: int  # [DECA wei] Σ amounts
 
 
-def settle(epoch, token_ids, winners, a_bps, q_bps, v_mwh, emission, k):
+def settle(epoch, token_ids, winners, a_bps, q_bps, v_mwh, emission, k, reference):
     """
     Split the emission among the winners and build the Merkle tree of their leaves (pure).
 
@@ -455,6 +455,8 @@ def settle(epoch, token_ids, winners, a_bps, q_bps, v_mwh, emission, k):
     emission : int [DECA wei]
     k : int
         Lottery odds (``pogg.split``).
+    reference : int
+        ``pogg.reference_units`` of the scoring parameters.
 
     Returns
     -------
@@ -465,7 +467,7 @@ def settle(epoch, token_ids, winners, a_bps, q_bps, v_mwh, emission, k):
     winners = np.asarray(winners, dtype=bool).reshape(m)
     if m == 0:
         return Settlement([], [], [], ZERO32, 0)
-    amounts, _ = pogg.split(winners, pogg.contribution_units(a_bps, q_bps, v_mwh), emission, k)
+    amounts, _ = pogg.split(winners, pogg.contribution_units(a_bps, q_bps, v_mwh), emission, k, reference)
     amounts = [int(x) for x in amounts]
     rows = np.flatnonzero(winners)
     leaves = [None] * m
@@ -629,7 +631,8 @@ def build_table(data, devices, sk, entropy, k, emission, deployment, params, **b
     )
     scores = pogg.score_inputs(inputs, draw.winners, emission, k, params, **bound_kwargs)
     token_ids = [i.token_id for i in info]
-    deal = settle(data.epoch, token_ids, draw.winners, scores.a_bps, scores.q_bps, scores.v_mwh, emission, k)
+    deal = settle(data.epoch, token_ids, draw.winners, scores.a_bps, scores.q_bps, scores.v_mwh, emission, k,
+                  pogg.reference_units(params.reference_kwh))
     sums = np.minimum(data.n_per_epoch, pogg.MAX_READINGS).sum(axis=1)
     booked = data.energy_mwh[:, -1] if data.energy_mwh.size else np.zeros(len(info), dtype=np.int64)
     rows = [
@@ -870,7 +873,8 @@ def check_table(table, facts):
 
     # amounts and tree from the recomputed integers, not the table's
     token_ids = [r.token_id for r in rows]
-    deal = settle(facts.epoch, token_ids, draw.winners, a_bps, q_bps, v_mwh, facts.emission, facts.k)
+    deal = settle(facts.epoch, token_ids, draw.winners, a_bps, q_bps, v_mwh, facts.emission, facts.k,
+                  pogg.reference_units(table.params.reference_kwh))
     for r, amount, leaf, proof in zip(rows, deal.amounts, deal.leaves, deal.proofs):
         differ(f"token {r.token_id} amount", r.amount, amount, "recomputed")
         differ(f"token {r.token_id} leaf", None if r.leaf is None else _hex(r.leaf),

@@ -1,6 +1,6 @@
 """Proof of Green-Energy Generation (PoGG): lottery, scores and reward split of an epoch.
 
-All maths, no I/O: numpy arrays in, numpy arrays out, one row per miner (DESIGN.md §5).
+All maths, no I/O: numpy arrays in, numpy arrays out, one row per miner.
 
 Lottery (the twin of the contracts' check)::
 
@@ -8,25 +8,29 @@ Lottery (the twin of the contracts' check)::
     SEED = uint256(sha256(bytes32((X · N) mod p) ‖ entropy_e)) mod K
     winner  <=>  N > 0 and SEED == 0
 
-Scores over the statistics window of W epochs (default 168)::
+Scores of each miner with readings in the epoch::
 
-    q = Σ_e min(N_e, 12) / (12 · W)                               [1]
-    v = ∛(energy over the window [mWh])                            [mWh^(1/3)]
-    a = 0 if a sample exceeds its physical bound (``pvbound``), else
-        mean over neighbours of max(0, cos(p_i / mean p_i, p_j / mean p_j)),
-        or, with no neighbour, max(0, cos(p_i, clear-sky profile_i))  [1]
+    q = Σ_e min(N_e, 12) / (12 · W)      over the statistics window of W epochs     [1]
+    v = credited energy of the epoch (``authenticity``)                              [mWh]
+    a = authenticity (``authenticity``): bound, scale, weather, shape, copies        [1]
 
 Published table and reward split, in integers so that anyone can reproduce it exactly::
 
-    a_bps   = round(a · 10 000)     q_bps = round(q · 10 000)     (basis points, ≤ 10 000)
-    v_mwh = round(v · 1000)
-    c       = a_bps · q_bps · v_mwh
-    amount  = emission · c // Σ_winners c                         (DECA wei, floor)
-    vault   = emission − Σ amount
+    a_bps  = round(a · 10 000)     q_bps = round(q · 10 000)     (basis points, ≤ 10 000)
+    v_mwh  = credited energy [mWh]
+    c      = a_bps · q_bps · v_mwh
+    R      = 10 000 · 10 000 · reference_kwh · 10⁶              (the DAO's reference)
+    D      = max(K · Σ_winners c, Σ_all c, R)
+    amount = emission · K · c // D                               (DECA wei, floor; winners)
+    vault  = emission − Σ amount
 
-``round`` is half up (``floor(x + 1/2)``). ``q_bps`` and ``v_mwh`` are computed exactly
-from the integer inputs (readings, mWh), not through floats; ``a`` is a float score and
-``a_bps`` is what the table publishes.
+Volume is linear in energy: splitting one installation over several tokens earns nothing
+more, in expectation, than one token (a concave volume such as ∛E paid five tokens of a
+fifth each 5^(2/3) ≈ 2.9 times the whole); the lottery's ``K`` in the numerator keeps it
+so for the few winners of an epoch. Below the reference every unit of contribution earns
+the same whatever the hour: an epoch without sun pays nothing, its emission goes to the
+vault. ``round`` is half up (``floor(x + 1/2)``); ``q_bps`` is exact from the integer
+counts; ``a`` is a float score and ``a_bps`` is what the table publishes.
 """
 
 import hashlib
@@ -35,16 +39,14 @@ from typing import NamedTuple
 import numpy as np
 
 from greenminer import secp256k1
-from offchain import pvbound
 
 WINDOW = 168  # [epochs] statistics window W
 MAX_READINGS = 12  # [readings/epoch] one every 5 minutes
 LOTTERY_K = 60  # one winner in K on average
 MAX_BPS = 10_000  # 100 %
-V_SCALE = 1_000  # v_mwh = v · 1000
 EARTH_RADIUS_KM = 6371.0088  # [km] mean radius (IUGG)
 DEFAULT_RADIUS_KM = 25.0  # [km] neighbours share the weather within a few tens of km
-DEFAULT_NEIGHBOURS = 6  # at most this many neighbours
+DEFAULT_NEIGHBOURS = 10  # at most this many neighbours
 
 
 # ----------------------------------------------------------------------------
@@ -122,7 +124,7 @@ def winners(xs, ns, entropy, k=LOTTERY_K):
 
 
 # ----------------------------------------------------------------------------
-# Quantity and volume
+# Quantity
 # ----------------------------------------------------------------------------
 
 
@@ -202,94 +204,9 @@ def _quantity_from_counts(counts, window, max_readings):
     return counts / float(d), (2 * MAX_BPS * counts + d) // (2 * d)
 
 
-def _window_energy(energy_mwh):
-    e = np.asarray(energy_mwh)
-    if e.ndim == 2:
-        e = e.sum(axis=1)
-    if e.ndim != 1:
-        raise ValueError("pogg: energy must have shape (miners,) or (miners, epochs)")
-    return e
-
-
-def volume(energy_mwh):
-    """Volume score ``v = ∛E``.
-
-    Parameters
-    ----------
-    energy_mwh : array_like, shape ``(M,)`` or ``(M, E)`` [mWh]
-        Energy over the window, or per epoch of the window (summed).
-
-    Returns
-    -------
-    ndarray of float, shape ``(M,)`` [mWh^(1/3)]
-        Negative energy counts 0.
-    """
-    e = _window_energy(energy_mwh).astype(float)
-    return np.cbrt(np.clip(np.nan_to_num(e), 0.0, None))
-
-
-def _round_cbrt(x):
-    """Nearest integer to ∛x for an int ``x >= 0`` (never a tie: 8x is not an odd cube)."""
-    r = int(round(float(x) ** (1.0 / 3.0)))
-    while (2 * r + 1) ** 3 <= 8 * x:
-        r += 1
-    while r > 0 and (2 * r - 1) ** 3 > 8 * x:
-        r -= 1
-    return r
-
-
-def volume_milli(energy_mwh):
-    """``round(v · 1000) = round(∛(E · 10⁹))`` exactly, for integer energy.
-
-    A float cube root is exact enough except within 10⁻⁶ of a half-integer; those values
-    are settled in exact integer arithmetic.
-
-    Parameters
-    ----------
-    energy_mwh : array_like of int, shape ``(M,)`` or ``(M, E)`` [mWh]
-        Whole mWh (floats are floored); negative counts 0.
-
-    Returns
-    -------
-    ndarray of int64, shape ``(M,)`` [mWh^(1/3) / 1000]
-    """
-    e = _window_energy(energy_mwh)
-    if e.dtype.kind == "f":
-        e = np.floor(np.nan_to_num(e))
-    e = np.clip(e.astype(np.int64), 0, None)
-    scaled = np.cbrt(e.astype(float)) * V_SCALE
-    out = np.floor(scaled + 0.5).astype(np.int64)
-    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6):
-        out[i] = _round_cbrt(int(e[i]) * V_SCALE**3)
-    return out
-
-
 # ----------------------------------------------------------------------------
-# Authenticity
+# Neighbours
 # ----------------------------------------------------------------------------
-
-
-def normalized_power(power):
-    """Each miner's power divided by its mean power.
-
-    Parameters
-    ----------
-    power : array_like, shape ``(M, S)`` [mW]
-        NaN for a missing sample.
-
-    Returns
-    -------
-    ndarray of float, shape ``(M, S)`` [1]
-        Mean 1 over the present samples; a row whose mean is 0 (or negative) stays 0; NaN
-        stays NaN.
-    """
-    p = np.asarray(power, dtype=float)
-    present = np.isfinite(p)
-    count = present.sum(axis=-1, keepdims=True)
-    total = np.where(present, p, 0.0).sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-        return np.where(mean > 0, p / mean, p * 0.0)
 
 
 def _unit_vectors(lat, lon):
@@ -340,111 +257,6 @@ def neighbours(lat, lon, radius_km=DEFAULT_RADIUS_KM, k=DEFAULT_NEIGHBOURS):
     return np.where(idx >= m, -1, idx)
 
 
-def _cosine_from_sums(dot, nx, ny, common):
-    """The conventions of ``cosine_similarity`` applied to its sums over common samples."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sim = dot / np.sqrt(nx * ny)
-    sim = np.where((nx > 0) & (ny > 0), sim, np.where((nx == 0) & (ny == 0), 1.0, 0.0))
-    return np.where(common, np.clip(sim, 0.0, 1.0), np.nan)
-
-
-def cosine_similarity(x, y):
-    """Cosine similarity of two vectors over the samples both have, clipped at 0.
-
-    Parameters
-    ----------
-    x, y : array_like, broadcastable, last axis = samples
-        NaN for a missing sample.
-
-    Returns
-    -------
-    ndarray of float [1]
-        ``max(0, x·y / (|x| |y|))`` over the samples finite in both; 1 if both are zero
-        there (two silent miners agree), 0 if only one is; NaN with no common sample.
-    """
-    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    both = np.isfinite(x) & np.isfinite(y)
-    xv = np.where(both, x, 0.0)
-    yv = np.where(both, y, 0.0)
-    return _cosine_from_sums(
-        np.einsum("...s,...s->...", xv, yv),
-        np.einsum("...s,...s->...", xv, xv),
-        np.einsum("...s,...s->...", yv, yv),
-        both.any(axis=-1),
-    )
-
-
-def neighbour_similarity(x, neighbour_idx):
-    """``cosine_similarity`` of each miner's vector with each of its neighbours'.
-
-    Same result as ``cosine_similarity(x[:, None, :], x[neighbour_idx])``, with one gather
-    of the neighbours' rows (the costly step: random memory access) and zero-filled
-    vectors, so that a product with a missing sample is 0.
-
-    Parameters
-    ----------
-    x : ndarray, shape ``(M, S)``
-        Normalized power (``normalized_power``), NaN for a missing sample.
-    neighbour_idx : ndarray of int, shape ``(M, k)``
-        From ``neighbours``; -1 for none.
-
-    Returns
-    -------
-    ndarray of float, shape ``(M, k)`` [1]
-        NaN where there is no neighbour or no common sample.
-    """
-    x = np.asarray(x, dtype=float)
-    idx = np.asarray(neighbour_idx, dtype=np.int64)
-    has = idx >= 0
-    safe = np.where(has, idx, 0)
-    present = np.isfinite(x)
-    x0 = np.where(present, x, 0.0)
-    y = np.take(x, safe, axis=0)  # (M, k, S)
-    y_present = np.isfinite(y)
-    y0 = np.where(y_present, y, 0.0)
-    fp, fy = present.astype(float), y_present.astype(float)
-    dot = np.einsum("ms,mks->mk", x0, y0)
-    nx = np.einsum("ms,mks->mk", x0 * x0, fy)
-    ny = np.einsum("ms,mks->mk", fp, y0 * y0)
-    common = np.einsum("ms,mks->mk", fp, fy) > 0
-    return np.where(has, _cosine_from_sums(dot, nx, ny, common), np.nan)
-
-
-def authenticity(power, bound, neighbour_idx, clear_sky_profile):
-    """Authenticity score ``a``.
-
-    Parameters
-    ----------
-    power : ndarray, shape ``(M, S)`` [mW]
-        Readings of the epoch, NaN for a missing sample.
-    bound : ndarray, shape ``(M, S)`` [mW]
-        Physical upper bound of each sample (``pvbound.upper_bound``).
-    neighbour_idx : ndarray of int, shape ``(M, k)``
-        From ``neighbours``; -1 for none.
-    clear_sky_profile : ndarray, shape ``(M, S)`` [any unit]
-        Clear-sky power or irradiance at the sample times (``pvbound.clear_sky_power``).
-
-    Returns
-    -------
-    ndarray of float, shape ``(M,)`` [1]
-        0 if any sample exceeds its bound; otherwise the mean of the clipped cosine
-        similarities with the neighbours that share a sample; with none, the clipped cosine
-        similarity with the clear-sky profile; 0 for a miner without samples.
-    """
-    power = np.asarray(power, dtype=float)
-    x = normalized_power(power)
-    sims = neighbour_similarity(x, neighbour_idx)
-    counted = np.isfinite(sims)
-    n = counted.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_sim = np.where(counted, sims, 0.0).sum(axis=1) / n
-    profile = np.where(np.isfinite(power), np.asarray(clear_sky_profile, dtype=float), np.nan)
-    own = cosine_similarity(x, normalized_power(profile))
-    a = np.where(n > 0, mean_sim, own)
-    a = np.where(pvbound.exceeds(power, bound).any(axis=1), 0.0, a)
-    return np.nan_to_num(a, nan=0.0)
-
-
 # ----------------------------------------------------------------------------
 # Quantised table and reward split
 # ----------------------------------------------------------------------------
@@ -490,65 +302,6 @@ def contribution_units(a_bps, q_bps, v_mwh):
     return aq * v
 
 
-def contributions(a, q, v):
-    """Quantise float scores and multiply: the table of one epoch.
-
-    Parameters
-    ----------
-    a, q : array_like [1]
-    v : array_like [mWh^(1/3)]
-
-    Returns
-    -------
-    a_bps, q_bps : ndarray of int64 [bps]
-    v_mwh : ndarray of int64 [mWh^(1/3) / 1000]
-        ``floor(v · 1000 + 1/2)``.
-    c : ndarray
-        ``contribution_units(a_bps, q_bps, v_mwh)``.
-    """
-    a_bps = quantise_fraction(a)
-    q_bps = quantise_fraction(q)
-    v = np.clip(np.nan_to_num(np.asarray(v, dtype=float)), 0.0, None)
-    v_mwh = np.floor(v * V_SCALE + 0.5).astype(np.int64)
-    return a_bps, q_bps, v_mwh, contribution_units(a_bps, q_bps, v_mwh)
-
-
-def shares(winner_mask, a_bps, q_bps, v_mwh, emission):
-    """Reward of each winner: ``emission · c_i // Σ_winners c``; the rest to the vault.
-
-    Parameters
-    ----------
-    winner_mask : array_like of bool, shape ``(M,)``
-    a_bps, q_bps : array_like of int, shape ``(M,)`` [bps]
-    v_mwh : array_like of int, shape ``(M,)`` [mWh^(1/3) / 1000]
-    emission : int [DECA wei]
-        The epoch's emission.
-
-    Returns
-    -------
-    amounts : ndarray of object (Python int), shape ``(M,)`` [DECA wei]
-        0 for a non-winner; all 0 when no winner has a positive contribution.
-    remainder : int [DECA wei]
-        ``emission − Σ amounts``, for the DAO vault.
-    """
-    emission = int(emission)
-    if emission < 0:
-        raise ValueError("pogg: negative emission")
-    mask = np.asarray(winner_mask, dtype=bool)
-    amounts = np.zeros(mask.shape, dtype=object)
-    win = np.flatnonzero(mask)
-    c = contribution_units(
-        np.asarray(a_bps)[win], np.asarray(q_bps)[win], np.asarray(v_mwh)[win]
-    )
-    c = [int(ci) for ci in c]
-    total = sum(c)
-    if total == 0:
-        return amounts, emission
-    for i, ci in zip(win, c):
-        amounts[i] = emission * ci // total
-    return amounts, emission - sum(amounts[win])
-
-
 # ----------------------------------------------------------------------------
 # One epoch
 # ----------------------------------------------------------------------------
@@ -573,94 +326,6 @@ class EpochInputs(NamedTuple):
     power_mw: np.ndarray  # (M, S) [mW] the epoch's readings, NaN for none
     n_per_epoch: np.ndarray  # (M, W) int64: legal readings per epoch of the window
     energy_mwh: np.ndarray  # (M, W) int64 [mWh] energy booked per epoch of the window
-
-
-class EpochScores(NamedTuple):
-    """Everything ``score_epoch`` computes, one row per miner."""
-
-    bound_mw: np.ndarray  # (M, S) [mW] physical upper bound of each sample
-    exceeded: np.ndarray  # (M,) bool, some sample above its bound
-    neighbours: np.ndarray  # (M, k) int, -1 for none
-    a: np.ndarray  # (M,) [1]
-    q: np.ndarray  # (M,) [1]
-    v: np.ndarray  # (M,) [mWh^(1/3)]
-    a_bps: np.ndarray  # (M,) [bps]
-    q_bps: np.ndarray  # (M,) [bps]
-    v_mwh: np.ndarray  # (M,) [mWh^(1/3) / 1000]
-    c: np.ndarray  # (M,) contribution a_bps · q_bps · v_mwh
-    amounts: np.ndarray  # (M,) object, Python ints [DECA wei]
-    remainder: int  # [DECA wei] to the DAO vault
-
-
-def score_epoch(lat, lon, capacity_w, ts, power_mw, n_per_epoch, energy_mwh, winner_mask,
-                emission, radius_km=DEFAULT_RADIUS_KM, k=DEFAULT_NEIGHBOURS, window=WINDOW,
-                margin=None, floor=None, **bound_kwargs):
-    """Score every miner of an epoch and split the emission among the winners.
-
-    Bound (``pvbound``) -> neighbours among the miners with readings in the epoch ->
-    ``q_bps``, ``v_mwh`` (exact) -> ``a`` -> ``a_bps`` -> ``c`` -> ``shares``.
-
-    Parameters
-    ----------
-    lat, lon : array_like, shape ``(M,)`` [deg]
-        Declared locations.
-    capacity_w : array_like, shape ``(M,)`` [W]
-        Declared peak capacities.
-    ts : array_like, shape ``(M, S)`` [s]
-        Timestamps of the epoch's readings, NaN for a missing one.
-    power_mw : array_like, shape ``(M, S)`` [mW]
-        Power of the epoch's readings, NaN for a missing one.
-    n_per_epoch : array_like of int, shape ``(M, E)``
-        Legal readings per epoch over the window (see ``quantity``).
-    energy_mwh : array_like of int, shape ``(M,)`` or ``(M, E)`` [mWh]
-        Energy over the window (see ``volume_milli``).
-    winner_mask : array_like of bool, shape ``(M,)``
-        Lottery winners of the epoch (``winners``).
-    emission : int [DECA wei]
-    radius_km : float [km]
-    k : int
-        Neighbours at most.
-    window : int [epochs]
-    margin, floor : float [1], optional
-        Of ``pvbound.bound_from_clear_sky`` (defaults 1.5 and 0.01).
-    **bound_kwargs
-        ``tilt``, ``azimuth``, ``albedo``, ``grid_s`` of
-        ``pvbound.clear_sky_poa``.
-
-    Returns
-    -------
-    EpochScores
-    """
-    lat = np.asarray(lat, dtype=float)
-    lon = np.asarray(lon, dtype=float)
-    capacity_w = np.asarray(capacity_w, dtype=float)
-    power = np.asarray(power_mw, dtype=float)
-    ts = np.where(np.isfinite(power), np.asarray(ts, dtype=float), np.nan)
-
-    clear = pvbound.clear_sky_power(lat, lon, capacity_w, ts, **bound_kwargs)
-    bound = pvbound.bound_from_clear_sky(
-        clear, capacity_w,
-        pvbound.DEFAULT_MARGIN if margin is None else margin,
-        pvbound.DEFAULT_FLOOR if floor is None else floor,
-    )
-    exceeded = pvbound.exceeds(power, bound).any(axis=1)
-
-    active = np.flatnonzero(np.isfinite(power).any(axis=1))
-    near = np.full((lat.shape[0], k), -1, dtype=np.int64)
-    if active.size:
-        local = neighbours(lat[active], lon[active], radius_km, k)
-        near[active] = np.where(local >= 0, active[np.maximum(local, 0)], -1)
-
-    a = authenticity(power, bound, near, clear)
-    q, q_bps = _quantity_from_counts(_window_counts(n_per_epoch, window, MAX_READINGS), window,
-                                     MAX_READINGS)
-    v = volume(energy_mwh)
-    a_bps = quantise_fraction(a)
-    v_mwh = volume_milli(energy_mwh)
-    c = contribution_units(a_bps, q_bps, v_mwh)
-    amounts, remainder = shares(winner_mask, a_bps, q_bps, v_mwh, emission)
-    return EpochScores(bound, exceeded, near, a, q, v, a_bps, q_bps, v_mwh, c, amounts,
-                       remainder)
 
 
 def split(winner_mask, c, emission, k, reference=0):

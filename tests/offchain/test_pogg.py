@@ -1,8 +1,7 @@
-"""PoGG scores, reward split and lottery: hand-computed cases, real PV data, properties."""
+"""PoGG quantity, neighbours, reward split and lottery: hand-computed cases and properties."""
 
 import hashlib
 import math
-from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -10,8 +9,7 @@ from eth_keys import keys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain import pogg, pvbound
-from offchain.pvdata import read_serf_east, resample
+from offchain import pogg
 
 P = 2**256 - 2**32 - 977  # secp256k1 field prime
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -57,46 +55,6 @@ def _point(pubkey):
     return int.from_bytes(pubkey[:32], "big"), int.from_bytes(pubkey[32:], "big")
 
 
-@pytest.fixture(scope="module")
-def serf():
-    ts, power_w, site = read_serf_east("15min")
-    return ts, power_w, site
-
-
-def _offsets_km(lat, lon, east_km, north_km):
-    """Coordinates moved by a few km (flat-earth approximation, fine at this scale)."""
-    dlat = np.asarray(north_km) / 111.195
-    dlon = np.asarray(east_km) / (111.195 * np.cos(np.radians(lat)))
-    return lat + dlat, lon + dlon
-
-
-def _serf_epoch(serf, t0, rng, n_honest=6, noise=0.02):
-    """One epoch of a neighbourhood around SERF East built from the real series.
-
-    Rows: ``n_honest`` honest miners (real power + relative noise), then a copier (the
-    neighbourhood's series replayed 3 hours late), then a flat miner (constant power,
-    the honest mean). Returns lat, lon, capacity [W], ts [s], power [mW].
-    """
-    ts_serf, power_w, site = serf
-    cap = site["peak_w"]
-    t = t0 + np.arange(12) * SAMPLE_S + rng.integers(0, 30, 12)
-    base = resample(ts_serf, power_w, t)
-    honest = base * (1.0 + noise * rng.standard_normal((n_honest, 12)))
-    copier = resample(ts_serf, power_w, t - 3 * EPOCH_S) * (1.0 + noise * rng.standard_normal(12))
-    flat = np.full(12, base.mean())
-    power_mw = np.vstack([honest, copier, flat]) * 1000.0
-    m = n_honest + 2
-    lat, lon = _offsets_km(site["latitude"], site["longitude"], rng.uniform(-3, 3, m),
-                           rng.uniform(-3, 3, m))
-    return lat, lon, np.full(m, cap), np.tile(t.astype(float), (m, 1)), power_mw
-
-
-def _authenticity(lat, lon, cap, ts, power, radius_km=25.0, k=6):
-    clear = pvbound.clear_sky_power(lat, lon, cap, ts)
-    bound = pvbound.bound_from_clear_sky(clear, cap)
-    return pogg.authenticity(power, bound, pogg.neighbours(lat, lon, radius_km, k), clear)
-
-
 def _haversine_km(lat1, lon1, lat2, lon2):
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(lon2 - lon1)
@@ -104,7 +62,7 @@ def _haversine_km(lat1, lon1, lat2, lon2):
     return 2 * pogg.EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
 
 
-# ------------------------------------------------------------------ quantity and volume
+# ------------------------------------------------------------------ quantity
 
 
 def test_quantity__hand_computed__fraction_of_possible_readings():
@@ -130,90 +88,6 @@ def test_quantity_bps__exact_half__rounds_up():
     n[1, :10] = 12  # 120 / 2016 = 595.238... bps
 
     assert pogg.quantity_bps(n).tolist() == [313, 595]
-
-
-def test_volume__hand_computed__cube_root_of_energy():
-    np.testing.assert_allclose(pogg.volume([1000, 8, 0, -5]), [10.0, 2.0, 0.0, 0.0])
-    np.testing.assert_allclose(pogg.volume([[500, 500], [4, 4]]), [10.0, 2.0])
-
-
-def test_volume_milli__hand_computed__rounded_thousandths():
-    # cbrt(2) = 1.259921..., cbrt(3) = 1.442249..., cbrt(10^9) = 1000
-    assert pogg.volume_milli([2, 3, 10**9, 0]).tolist() == [1260, 1442, 1_000_000, 0]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=0, max_value=2**62))
-def test_volume_milli__any_energy__nearest_integer_to_1000_cbrt(energy):
-    with localcontext() as ctx:  # not the thread's shared context, which other code may change
-        ctx.prec = 60
-        exact = (Decimal(energy) * Decimal(10**9)) ** (Decimal(1) / Decimal(3))
-        expected = int((exact + Decimal("0.5")).to_integral_value(rounding="ROUND_FLOOR"))
-
-    assert pogg.volume_milli([energy])[0] == expected
-
-
-def test_volume_milli__near_half_integers__settled_exactly():
-    # energies whose 1000·cbrt(E) lies within 1e-6 of a half-integer: the float path is
-    # not trusted there and the exact integer check must decide
-    e = np.arange(10**12, 10**12 + 3 * 10**6, dtype=np.int64)
-    scaled = np.cbrt(e.astype(float)) * 1000
-    near = e[np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6]
-    assert near.size >= 3
-
-    got = pogg.volume_milli(near)
-
-    for energy, r in zip(near.tolist(), got.tolist()):
-        x = 8 * energy * 10**9
-        assert (2 * r - 1) ** 3 <= x < (2 * r + 1) ** 3
-
-
-# ------------------------------------------------------------------ similarity
-
-
-def test_normalized_power__hand_computed__divided_by_mean():
-    power = np.array([[1.0, 2.0, 3.0, np.nan], [0.0, 0.0, 0.0, 0.0], [np.nan] * 4])
-
-    x = pogg.normalized_power(power)
-
-    np.testing.assert_array_equal(x[0], [0.5, 1.0, 1.5, np.nan])
-    np.testing.assert_array_equal(x[1], [0.0, 0.0, 0.0, 0.0])
-    assert np.isnan(x[2]).all()
-
-
-@pytest.mark.parametrize(
-    "x, y, expected",
-    [
-        ([1.0, 0.0], [1.0, 1.0], 1 / math.sqrt(2)),
-        ([1.0, 2.0, 3.0], [2.0, 2.0, 2.0], 12 / math.sqrt(14 * 12)),
-        ([1.0, 0.0], [0.0, 1.0], 0.0),
-        ([1.0, -1.0], [-1.0, 1.0], 0.0),  # -1, clipped at 0
-        ([1.0, np.nan, 1.0], [1.0, 5.0, 1.0], 1.0),  # only common samples
-        ([0.0, 0.0], [0.0, 0.0], 1.0),  # both silent: they agree
-        ([0.0, 0.0], [1.0, 1.0], 0.0),
-    ],
-)
-def test_cosine_similarity__hand_computed(x, y, expected):
-    assert pogg.cosine_similarity(x, y) == pytest.approx(expected)
-
-
-def test_cosine_similarity__no_common_sample__nan():
-    assert np.isnan(pogg.cosine_similarity([1.0, np.nan], [np.nan, 1.0]))
-
-
-def test_neighbour_similarity__random_rows__same_as_cosine_of_gathered_pairs():
-    rng = np.random.default_rng(4)
-    x = rng.random((50, 12))
-    x[rng.random((50, 12)) < 0.2] = np.nan
-    x[3] = 0.0
-    x[4] = np.nan
-    idx = rng.integers(-1, 50, (50, 6))
-
-    got = pogg.neighbour_similarity(x, idx)
-
-    expected = pogg.cosine_similarity(x[:, None, :], x[np.maximum(idx, 0)])
-    expected[idx < 0] = np.nan
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 # ------------------------------------------------------------------ neighbours
@@ -261,103 +135,12 @@ def test_neighbours__across_the_antimeridian__found():
     assert got.tolist() == [[1], [0]]
 
 
-# ------------------------------------------------------------------ authenticity
+# ------------------------------------------------------------------ table and split
 
 
-def test_authenticity__no_neighbour__similarity_with_own_clear_sky_profile():
-    power = np.array([[2.0, 4.0, 6.0], [2.0, 2.0, 2.0]])
-    profile = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
-    bound = np.full((2, 3), 100.0)
-    none = np.full((2, 6), -1)
-
-    a = pogg.authenticity(power, bound, none, profile)
-
-    np.testing.assert_allclose(a, [1.0, 12 / math.sqrt(14 * 12)])
-
-
-def test_authenticity__hand_computed__mean_over_neighbours_with_data():
-    power = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [np.nan, np.nan]])
-    bound = np.full((4, 2), 10.0)
-    idx = np.array([[1, 2, 3], [0, -1, -1], [0, 1, -1], [0, 1, 2]])
-    profile = np.ones((4, 2))
-
-    a = pogg.authenticity(power, bound, idx, profile)
-
-    # miner 0: (1/sqrt2 + 0) / 2 (miner 3 has no data); miner 1: 1/sqrt2; 2: (0 + 1/sqrt2) / 2
-    np.testing.assert_allclose(a, [0.5 / math.sqrt(2), 1 / math.sqrt(2), 0.5 / math.sqrt(2), 0])
-
-
-def test_authenticity__one_sample_above_bound__scores_zero():
-    power = np.array([[1.0, 2.0, 11.0], [1.0, 2.0, 3.0]])
-    bound = np.full((2, 3), 10.0)
-    idx = np.array([[1], [0]])
-
-    a = pogg.authenticity(power, bound, idx, np.ones((2, 3)))
-
-    assert a[0] == 0.0 and a[1] > 0.9
-
-
-def test_authenticity__night_time_reading__scores_zero(serf):
-    ts_serf, _, site = serf
-    rng = np.random.default_rng(5)
-    midnight = float(ts_serf[(ts_serf % 86_400) == 6 * 3600][10])  # 00:00 MDT
-    lat, lon = _offsets_km(site["latitude"], site["longitude"], rng.uniform(-2, 2, 4),
-                           rng.uniform(-2, 2, 4))
-    cap = np.full(4, 5000.0)
-    ts = np.tile(midnight + np.arange(12) * SAMPLE_S, (4, 1))
-    power = np.zeros((4, 12))
-    power[0] = 250_000.0  # 250 W, 5 % of capacity, in the dark
-    power[1, 6] = 250_000.0  # one reading in the dark
-
-    a = _authenticity(lat, lon, cap, ts, power)
-
-    assert a[0] == 0.0 and a[1] == 0.0
-    assert a[2] > 0 and a[3] > 0  # silent at night, like every silent neighbour
-
-
-def test_authenticity__copied_and_flat_data__score_below_honest_neighbours(serf):
-    rng = np.random.default_rng(2016)
-    ts_serf = serf[0]
-    days = ts_serf[0] - ts_serf[0] % 86_400 + 86_400 * np.arange(3, 100, 4)
-    results = []
-    for day in days:
-        for hour_utc in (16, 18, 20, 22):  # 10:00 .. 16:00 MDT
-            lat, lon, cap, ts, power = _serf_epoch(serf, day + hour_utc * EPOCH_S, rng)
-            results.append(_authenticity(lat, lon, cap, ts, power))
-    a = np.array(results)  # (epochs, 8)
-    honest, copier, flat = a[:, :6], a[:, 6], a[:, 7]
-
-    # measured (seed 2016, 100 epochs): honest 0.985 on average, copier 0.928, flat 0.968
-    assert honest.min() > 0.5  # honest miners are never zeroed by the bound
-    assert copier.mean() < honest.mean() - 0.03
-    assert flat.mean() < honest.mean() - 0.01
-    assert np.mean(copier < honest.min(axis=1)) > 0.9
-    assert np.mean(flat < honest.mean(axis=1)) > 0.75
-
-
-def test_authenticity__inflated_x3_copy_at_noon__zero(serf):
-    rng = np.random.default_rng(9)
-    day = serf[0][0] - serf[0][0] % 86_400 + 86_400 * 20
-    lat, lon, cap, ts, power = _serf_epoch(serf, day + 19 * EPOCH_S, rng)
-    assert power[0].mean() > 0.5 * cap[0] * 1000  # a sunny hour
-    power[6] = 3.0 * power[0]
-
-    a = _authenticity(lat, lon, cap, ts, power)
-
-    assert a[6] == 0.0 and a[0] > 0.9
-
-
-# ------------------------------------------------------------------ table and shares
-
-
-def test_contributions__hand_computed__quantised_half_up():
-    a_bps, q_bps, v_mwh, c = pogg.contributions([1.0, 0.25, 0.5], [0.03125, 1.0, 0.0],
-                                                  [2.0, 10.0, 3.0])
-
-    assert a_bps.tolist() == [10_000, 2_500, 5_000]
-    assert q_bps.tolist() == [313, 10_000, 0]  # 312.5 rounds up
-    assert v_mwh.tolist() == [2_000, 10_000, 3_000]
-    assert [int(x) for x in c] == [10_000 * 313 * 2_000, 2_500 * 10_000 * 10_000, 0]
+def test_quantise_fraction__half_up_and_clipped():
+    assert pogg.quantise_fraction([1.0, 0.25, 0.03125, 1.2, -1.0, np.nan]).tolist() == [10_000, 2_500, 313, 10_000,
+                                                                                        0, 0]
 
 
 def test_contribution_units__product_beyond_int64__exact_python_ints():
@@ -366,65 +149,77 @@ def test_contribution_units__product_beyond_int64__exact_python_ints():
     assert int(c[0]) == 10**20
 
 
-def test_shares__hand_computed__floor_and_remainder_to_vault():
-    winners = [True, True, False]
-    a_bps, q_bps, v_mwh = [10_000, 5_000, 10_000], [10_000, 10_000, 10_000], [1_000] * 3
+def test_split__hand_computed__floor_and_remainder_to_vault():
+    # K = 1: c = 1e11, 5e10 and the loser's 1e11; each winner is paid its share of all three
+    amounts, remainder = pogg.split([True, True, False], [10**11, 5 * 10**10, 10**11], emission=10, k=1)
 
-    amounts, remainder = pogg.shares(winners, a_bps, q_bps, v_mwh, emission=10)
-
-    # c = 1e11, 5e10 (the non-winner does not count): 10·2/3 -> 6, 10·1/3 -> 3, 1 left
-    assert list(amounts) == [6, 3, 0]
-    assert remainder == 1
+    assert list(amounts) == [4, 2, 0] and remainder == 4
 
 
-def test_shares__no_winner__all_to_vault():
-    amounts, remainder = pogg.shares([False, False], [10_000] * 2, [10_000] * 2, [1_000] * 2,
-                                     emission=10**21)
-
+def test_split__no_winner_or_no_contribution__all_to_vault():
+    amounts, remainder = pogg.split([False, False], [5, 5], 10**21, 60)
     assert list(amounts) == [0, 0] and remainder == 10**21
-
-
-def test_shares__winners_without_contribution__all_to_vault():
-    amounts, remainder = pogg.shares([True, True], [0, 10_000], [10_000, 0], [1_000] * 2,
-                                     emission=777)
-
+    amounts, remainder = pogg.split([True, True], [0, 0], 777, 60)
     assert list(amounts) == [0, 0] and remainder == 777
 
 
-def test_shares__large_emission__exact_integers():
+def test_split__one_winner_of_a_thin_epoch__paid_k_times_its_share_not_the_emission():
+    """One winner in K: it is paid K times its share of every miner's contribution, so its
+    expected pay is its share, not the whole emission when it happens to win alone."""
+    amounts, remainder = pogg.split([True] + [False] * 9, [1] * 10, 1_000, 5)
+
+    assert amounts[0] == 1_000 * 5 // 10 and remainder == 500
+
+
+def test_split__winners_claiming_above_the_emission__share_it_in_proportion():
+    amounts, remainder = pogg.split([True, True], [3, 1], 100, 10)
+
+    assert list(amounts) == [75, 25] and remainder == 0
+
+
+def test_split__below_the_reference__the_same_rate_whoever_else_produced():
+    reference = pogg.reference_units(2)  # 2 kWh at full scores
+    kwh = 10**8 * 10**6  # 1 kWh at full scores, in contribution units
+    alone, _ = pogg.split([True], [kwh // 2], 10**18, 1, reference)
+    crowded, _ = pogg.split([True, True, True], [kwh // 2, kwh // 4, kwh // 4], 10**18, 1, reference)
+
+    assert alone[0] == crowded[0] == 10**18 // 4
+
+
+def test_split__large_emission__exact_integers():
     emission = 3 * 10**24 + 1
-    amounts, remainder = pogg.shares([True, True, True], [10_000, 10_000, 1],
-                                     [10_000, 10_000, 1], [1_000_000, 1_000_000, 1],
-                                     emission)
+    amounts, remainder = pogg.split([True, True, True], [10**14, 10**14, 1], emission, 1)
 
     total = 2 * 10**14 + 1
     assert list(amounts) == [emission * 10**14 // total] * 2 + [emission // total]
-    assert all(type(x) is int for x in amounts)
-    assert sum(amounts) + remainder == emission
+    assert all(type(x) is int for x in amounts) and sum(amounts) + remainder == emission
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.booleans(), st.integers(0, 10_000), st.integers(0, 10_000),
-                  st.integers(0, 10**9)),
-        min_size=1, max_size=30,
-    ),
+    st.lists(st.tuples(st.booleans(), st.integers(0, 10**20)), min_size=1, max_size=30),
     st.integers(0, 10**27),
+    st.integers(1, 100),
+    st.integers(0, 10**30),
 )
-def test_shares__any_table__conserves_emission_and_is_proportional(rows, emission):
-    mask, a, q, v = (list(col) for col in zip(*rows))
+def test_split__any_table__conserves_emission_and_pays_winners_by_contribution(rows, emission, k, reference):
+    mask, c = (list(col) for col in zip(*rows))
 
-    amounts, remainder = pogg.shares(mask, a, q, v, emission)
+    amounts, remainder = pogg.split(mask, c, emission, k, reference)
 
-    c = [ai * qi * vi if w else 0 for w, ai, qi, vi in rows]
-    total = sum(c)
-    assert sum(amounts) + remainder == emission
-    if total == 0:
-        assert remainder == emission
-    else:
-        assert list(amounts) == [emission * ci // total for ci in c]
-        assert 0 <= remainder < max(sum(mask), 1)
+    assert sum(amounts) + remainder == emission and remainder >= 0
+    denominator = max(k * sum(ci for w, ci in rows if w), sum(c), reference)
+    assert list(amounts) == [emission * k * ci // denominator if w and denominator else 0 for w, ci in rows]
+
+
+def test_split__one_installation_on_three_tokens__the_same_expected_pay():
+    """Linear volume and K in the numerator: a token with 3 units, or three tokens of one unit
+    (each its own lottery ticket), earns the same in expectation (a win is 1 in K)."""
+    k, emission, others = 4, 10**18, [10**9] * 20
+    one, _ = pogg.split([True] + [False] * 20, [3 * 10**9] + others, emission, k)
+    three, _ = pogg.split([True] * 3 + [False] * 20, [10**9] * 3 + others, emission, k)
+
+    assert one[0] == pytest.approx(sum(three[:3]), rel=1e-9)
 
 
 # ------------------------------------------------------------------ lottery
@@ -493,49 +288,3 @@ def test_seed__entropy_not_32_bytes__raises():
         pogg.seed(1, 1, b"short")
 
 
-# ------------------------------------------------------------------ one epoch
-
-
-def test_score_epoch__neighbourhood__table_consistent_and_emission_conserved(serf):
-    rng = np.random.default_rng(77)
-    day = serf[0][0] - serf[0][0] % 86_400 + 86_400 * 20
-    lat, lon, cap, ts, power = _serf_epoch(serf, day + 18 * EPOCH_S, rng)
-    assert power[0].mean() > 0.5 * cap[0] * 1000  # a sunny hour
-    power[7] = 3.0 * power[0]  # an inflated miner
-    m = len(lat)
-    n_per_epoch = rng.integers(0, 13, (m, 168))
-    energy = rng.integers(0, 10**8, m)
-    mask = np.array([True, False, True, False, False, False, True, True])
-    emission = 10**20
-
-    r = pogg.score_epoch(lat, lon, cap, ts, power, n_per_epoch, energy, mask, emission)
-
-    assert r.exceeded.tolist() == [False] * 7 + [True]
-    assert r.a[7] == 0.0 and r.a_bps[7] == 0 and r.amounts[7] == 0
-    assert r.a_bps.tolist() == pogg.quantise_fraction(r.a).tolist()
-    assert r.q_bps.tolist() == pogg.quantity_bps(n_per_epoch).tolist()
-    assert r.v_mwh.tolist() == pogg.volume_milli(energy).tolist()
-    np.testing.assert_allclose(r.q, pogg.quantity(n_per_epoch))
-    np.testing.assert_allclose(r.v, np.cbrt(energy))
-    c = [int(a) * int(q) * int(v) for a, q, v in zip(r.a_bps, r.q_bps, r.v_mwh)]
-    assert [int(x) for x in r.c] == c
-    total = sum(ci for ci, w in zip(c, mask) if w)
-    assert list(r.amounts) == [emission * ci // total if w else 0 for ci, w in zip(c, mask)]
-    assert sum(r.amounts) + r.remainder == emission
-
-
-def test_score_epoch__silent_miner__not_a_neighbour_of_anyone(serf):
-    rng = np.random.default_rng(78)
-    day = serf[0][0] - serf[0][0] % 86_400 + 86_400 * 31
-    lat, lon, cap, ts, power = _serf_epoch(serf, day + 18 * EPOCH_S, rng)
-    power[3] = np.nan  # no reading this epoch
-    m = len(lat)
-
-    r = pogg.score_epoch(lat, lon, cap, ts, power, np.zeros((m, 168), int), np.zeros(m, int),
-                         np.zeros(m, bool), 10**18, k=7)
-
-    assert 3 not in r.neighbours
-    assert (r.neighbours[3] == -1).all()
-    assert (r.neighbours[np.arange(m) != 3] >= 0).sum() == (m - 1) * (m - 2)
-    assert r.a[3] == 0.0
-    assert r.remainder == 10**18

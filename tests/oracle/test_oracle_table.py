@@ -27,7 +27,7 @@ def test_lottery__twin_of_pogg(miners):
 def test_settle__winners_only__amounts_leaves_and_proofs():
     winners = [True, False, True, True]
     deal = oracle.settle(5, [1, 2, 3, 4], winners, [10_000, 9_000, 5_000, 0], [5_000] * 4, [2_000, 1, 1_000, 9], 10**18,
-                         1)
+                         1, 0)
     assert deal.amounts[1] == 0 and deal.amounts[3] == 0  # a loser; a winner with a = 0
     # K = 1: each winner is paid its share of every miner's contribution, the loser's included
     assert deal.amounts[0] == 10**18 * 10_000 * 2_000 // (10_000 * 2_000 + 9_000 * 1 + 5_000 * 1_000)
@@ -40,14 +40,23 @@ def test_settle__winners_only__amounts_leaves_and_proofs():
 
 
 def test_settle__no_winner__zero_root_and_total():
-    deal = oracle.settle(5, [1, 2], [False, False], [10_000, 10_000], [10_000, 10_000], [5, 5], 10**18, 60)
+    deal = oracle.settle(5, [1, 2], [False, False], [10_000, 10_000], [10_000, 10_000], [5, 5], 10**18, 60, 0)
     assert deal.root == ZERO32 and deal.total == 0 and deal.amounts == [0, 0]
-    assert oracle.settle(5, [], [], [], [], [], 10**18, 60) == oracle.Settlement([], [], [], ZERO32, 0)
+    assert oracle.settle(5, [], [], [], [], [], 10**18, 60, 0) == oracle.Settlement([], [], [], ZERO32, 0)
 
 
 def test_settle__one_winner__root_is_its_leaf():
-    deal = oracle.settle(5, [1, 2], [False, True], [1, 2], [3, 4], [5, 6], 100, 2)
+    deal = oracle.settle(5, [1, 2], [False, True], [1, 2], [3, 4], [5, 6], 100, 2, 0)
     assert deal.root == deal.leaves[1] and deal.proofs[1] == [] and deal.amounts == [0, 100]
+
+
+def test_settle__below_the_reference__each_unit_earns_emission_over_reference():
+    """Under the reference a winner earns K × its contribution × emission / R, whoever else
+    produced; the rest stays in the vault."""
+    reference = pogg.reference_units(1)  # 1 kWh at full scores
+    deal = oracle.settle(5, [1, 2], [True, True], [10_000, 10_000], [10_000, 10_000], [250_000, 500_000], 10**18, 1,
+                         reference)
+    assert deal.amounts == [10**18 // 4, 10**18 // 2] and deal.total == 3 * 10**18 // 4
 
 
 # ------------------------------------------------------------------ store -> epoch data
