@@ -53,6 +53,7 @@ from offchain import pvbound
 
 SLOT_S = 300  # [s] one reading slot
 SLOTS = 12  # slots per epoch
+COPY_CANDIDATES = 4  # older neighbours a series is compared with for copying, the nearest
 EPOCH_S = 3_600  # [s]
 
 
@@ -68,8 +69,8 @@ class ScoringParams(NamedTuple):
     check_epochs: int = 48  # [epochs] span of the scale, weather, shape and copy checks
     yield_tolerance_bps: int = 5_000  # [bps] clear-sky index above the consensus without loss
     yield_limit_bps: int = 15_000  # [bps] ... and from which authenticity is 0
-    weather_tolerance_bps: int = 3_000  # [bps] roughness of the log-ratio to the consensus without loss
-    weather_limit_bps: int = 7_000  # [bps] ... and from which authenticity is 0
+    weather_tolerance_bps: int = 3_500  # [bps] roughness of the log-ratio to the consensus without loss
+    weather_limit_bps: int = 8_000  # [bps] ... and from which authenticity is 0
     shape_tolerance_bps: int = 3_000  # [bps] 1 − correlation with the clear-sky curve without loss
     shape_limit_bps: int = 7_000  # [bps] ... and from which authenticity is 0
     smooth_bps: int = 300  # [bps] roughness of its own clear-sky index under which a series has no weather in it
@@ -267,51 +268,61 @@ def vouchers(near, owner_codes, rec, copy):
 
 
 def median_of_columns(values):
-    """Median along the last axis of ``(..., k)`` arrays, NaN values left out (NaN if none).
+    """Median along the first axis of a ``(k, ...)`` array, NaN values left out (NaN if none).
 
     A sorting network of compare-exchanges on whole columns (``k`` is small): one
     vectorised min and max per comparator instead of a sort per row.
     """
     v = np.where(np.isnan(values), np.inf, values)
-    cols = [v[..., c] for c in range(v.shape[-1])]
-    k = len(cols)
-    for a, b in _network(k):
+    cols = list(v)
+    for a, b in _network(len(cols)):
         cols[a], cols[b] = np.minimum(cols[a], cols[b]), np.maximum(cols[a], cols[b])
-    n = np.isfinite(v).sum(axis=-1)
-    stacked = np.stack(cols, axis=-1)
-    lower = np.take_along_axis(stacked, np.maximum(n - 1, 0)[..., None] // 2, axis=-1)[..., 0]
-    upper = np.take_along_axis(stacked, (n // 2)[..., None], axis=-1)[..., 0]
+    n = np.isfinite(v).sum(axis=0)
+    lower = np.choose(np.maximum(n - 1, 0) // 2, cols)
+    upper = np.choose(np.minimum(n // 2, len(cols) - 1), cols)
     return np.where(n > 0, 0.5 * (lower + np.where(n > 1, upper, lower)), np.nan)
 
 
-def _network(k):
-    """Comparators ``(a, b)``, ``a < b``, of a sorting network for ``k`` inputs (odd-even
-    transposition: ``k`` rounds, enough for the few neighbours a miner has)."""
-    return [(a, a + 1) for r in range(k) for a in range(r % 2, k - 1, 2)]
+def _network(n):
+    """Comparators ``(a, b)``, ``a < b``, of Batcher's merge-exchange sorting network for
+    ``n`` inputs (Knuth, TAOCP 5.2.2, algorithm M)."""
+    out, t = [], max(1, (n - 1).bit_length())
+    p = 1 << (t - 1)
+    while p > 0:
+        q, r, d = 1 << (t - 1), 0, p
+        while d > 0:
+            out += [(i, i + d) for i in range(n - d) if i & p == r]
+            d, q, r = q - p, q >> 1, p
+        p >>= 1
+    return out
 
 
-def consensus(y, counted, near, vouch):
-    """Each miner's neighbours' consensus specific yield per epoch.
+def consensus(y, counted, near, vouch, rows=None):
+    """Each miner's neighbours' consensus per epoch.
 
     Parameters
     ----------
-    y : ndarray, shape ``(M, E)`` [mWh/W]
-        Specific yield per epoch.
+    y : ndarray, shape ``(M, E)``
+        A per-epoch value of each miner (its clear-sky index).
     counted : ndarray of bool, shape ``(M, E)``
         Whether the miner's epoch counts for a consensus (all its readings anchored: an
         hour half measured holds half the energy).
     near : ndarray of int, shape ``(M, k)``
     vouch : ndarray of bool, shape ``(M, k)``
         ``vouchers``.
+    rows : ndarray of int, optional
+        Only these miners.
 
     Returns
     -------
-    ndarray of float, shape ``(M, E)`` [mWh/W]
+    ndarray of float, shape ``(M, E)`` (or ``(len(rows), E)``)
         Median over the vouching neighbours whose epoch counts; NaN where none does.
     """
-    j = np.where(near >= 0, near, 0)
-    yj = np.where(vouch[:, :, None] & counted[j], y[j], np.nan)  # (M, k, E)
-    return median_of_columns(np.moveaxis(yj, 1, -1))
+    if rows is not None:
+        near, vouch = near[rows], vouch[rows]
+    j = np.where(near >= 0, near, 0).T  # (k, M): the neighbours as contiguous columns
+    picked = np.where(vouch.T[:, :, None] & counted[j], y[j], np.nan)  # (k, M, E)
+    return median_of_columns(picked)
 
 
 # ----------------------------------------------------------------------------
@@ -374,7 +385,8 @@ def copies(y, active, near, token_id, owner_codes, residual, weathered):
     Over the epochs both were active and the older one saw the sun, the log-ratio of the
     two series minus its weighted mean has an RMS under ``residual``, while the older
     one's own series has weather in it (``weathered``: on a clear day honest neighbours of
-    one orientation are alike too). Only pairs of different owners count.
+    one orientation are alike too). Only pairs of different owners count, and of each miner
+    its ``COPY_CANDIDATES`` nearest older neighbours.
 
     Parameters
     ----------
@@ -396,21 +408,22 @@ def copies(y, active, near, token_id, owner_codes, residual, weathered):
     if not candidate.any():
         return np.zeros(near.shape[0], dtype=bool)
     rows = np.flatnonzero(candidate.any(axis=1))  # only miners with an older weathered neighbour
-    jr = j[rows]
+    # the nearest COPY_CANDIDATES of them (neighbours come nearest first)
+    first = np.argsort(~candidate[rows], axis=1, kind="stable")[:, :COPY_CANDIDATES]
+    candidate = np.take_along_axis(candidate[rows], first, axis=1)
+    jr = np.take_along_axis(j[rows], first, axis=1)
     lit = lit_epochs(y, active)
     yf = y.astype(np.float32)
     top = np.max(np.where(active, yf, 0), axis=1, initial=0.0)
-    eps = (0.02 * top + 1e-9).astype(np.float32)
-    own = np.log(yf + eps[:, None])  # (M, E)
+    logs = np.log(yf + (0.02 * top + 1e-9)[:, None])  # (M, E): a rescaled copy differs by a constant
     both = lit[rows][:, None, :] & lit[jr]  # (R, k, E)
-    lr = own[rows][:, None, :] - np.log(yf[jr] + eps[rows][:, None, None])
+    lr = logs[rows][:, None, :] - logs[jr]
     w = np.where(both, yf[jr], 0)
-    total = w.sum(axis=2)
+    wl = w * lr
+    s0, s1, s2 = w.sum(axis=2), wl.sum(axis=2), (wl * lr).sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (w * lr).sum(axis=2) / total
-        dev = lr - mean[:, :, None]
-        rms = np.sqrt((w * dev * dev).sum(axis=2) / total)
-    found = (candidate[rows] & (both.sum(axis=2) >= 4) & (rms < residual)).any(axis=1)
+        rms = np.sqrt(np.clip(s2 / s0 - (s1 / s0) ** 2, 0, None))
+    found = (candidate & (both.sum(axis=2) >= 4) & (rms < residual)).any(axis=1)
     out = np.zeros(near.shape[0], dtype=bool)
     out[rows] = found
     return out
@@ -456,9 +469,12 @@ class Against(NamedTuple):
     weather: np.ndarray  # (M,) [1]
 
 
-def _against(kt, expected, active, counted, near, vouch, p):
-    """Consensus of the vouchers' clear-sky index, and the scale and weather checks."""
-    kt_hat = consensus(kt, counted, near, vouch)
+def _against(kt, expected, active, counted, near, vouch, p, rows=None):
+    """Consensus of the vouchers' clear-sky index, and the scale and weather checks, for every
+    miner or only ``rows``."""
+    kt_hat = consensus(kt, counted, near, vouch, rows)
+    if rows is not None:
+        kt, expected, active = kt[rows], expected[rows], active[rows]
     # epochs in which the neighbours saw at least a tenth of clear sky (not under snow, not
     # in a storm: there one honest roof may make many times another)
     lit = active & np.isfinite(kt) & np.isfinite(kt_hat) & (kt_hat > 0.1)
@@ -560,14 +576,21 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     eligible = vouchers(near, owner_codes, record(n_per_epoch), copy)
     j = np.where(near >= 0, near, 0)
 
-    # trust flows from older tokens to younger: first each miner is checked against the
-    # neighbours admitted before it; then every neighbour that passed (or had no older one
-    # to be checked against) vouches, younger ones too
+    # trust flows from older tokens to younger: each miner is checked against the neighbours
+    # admitted before it; one with none to be checked against (the oldest around) is then
+    # checked against the younger ones that passed
+    counted = complete & sunny
     older = eligible & (token_id[j] < token_id[:, None])
-    first = _against(kt, expected, active, complete & sunny, near, older, p)
+    first = _against(kt, expected, active, counted, near, older, p)
     passed = (first.scale * first.weather >= 0.5) | first.lone
-    final = _against(kt, expected, active, complete & sunny, near, eligible & passed[j], p)
-    ratio, residual, lone, scale, weather = final
+    oldest = np.flatnonzero(first.lone)
+    if oldest.size:
+        second = _against(kt, expected, active, counted, near, eligible & passed[j], p, rows=oldest)
+        fields = [f.copy() for f in first]
+        for f, g in zip(fields, second):
+            f[oldest] = g
+        first = Against(*fields)
+    ratio, residual, lone, scale, weather = first
     shape = ramp(1.0 - follows_the_sun(y, expected, active), _bps(p.shape_tolerance_bps), _bps(p.shape_limit_bps))
     # a curve with no weather in it: drawn, not measured (honest clear-sky indices vary by
     # several % hour to hour with temperature, haze and the sensor; a clear-sky model does not)

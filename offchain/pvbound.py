@@ -71,6 +71,7 @@ _PVLIB_GRIDS = {
     "linke": ("LinkeTurbidities.h5", "LinkeTurbidity"),
     "altitude": ("Altitude.h5", "Altitude"),
 }
+_COLUMNS = 8  # shared times transposed at once (memory: M × 8 × 3 floats)
 _GRID_ROWS, _GRID_COLS = 2160, 4320  # 5' nodes, latitude 90 -> -90, longitude -180 -> 180
 GRID_DEG = 1.0 / 12.0  # [deg] spacing of pvlib's climatology grid, the cells of the bound
 _ALTITUDE_NODATA = 255
@@ -356,7 +357,29 @@ def clear_sky_components(lat, lon, ts, altitude=None, linke=None):
     return sun, *(np.clip(np.nan_to_num(np.asarray(cs[c], dtype=float)), 0.0, None) for c in ("dni", "ghi", "dhi"))
 
 
-def plane_irradiance(sun, dni, ghi, dhi, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO):
+def plane_normal(tilt=None, azimuth=None):
+    """Unit normal (east, north, up) of planes, and which of them face the sun (NaN or None).
+
+    Parameters
+    ----------
+    tilt, azimuth : array_like [deg], optional
+        Tilt from horizontal, azimuth clockwise from north.
+
+    Returns
+    -------
+    normal : ndarray, shape ``tilt.shape + (3,)`` [1]
+    tracking : ndarray of bool, shape ``tilt.shape``
+    """
+    if tilt is None or azimuth is None:
+        tilt = azimuth = np.nan
+    tilt = np.asarray(tilt, dtype=float)
+    azimuth = np.asarray(azimuth, dtype=float)
+    tracking = np.isnan(tilt) | np.isnan(azimuth)
+    b, g = np.radians(np.nan_to_num(tilt)), np.radians(np.nan_to_num(azimuth))
+    return np.stack([np.sin(b) * np.sin(g), np.sin(b) * np.cos(g), np.cos(b)], axis=-1), tracking
+
+
+def plane_irradiance(sun, dni, ghi, dhi, normal, tracking, albedo=DEFAULT_ALBEDO):
     """Irradiance on a plane, isotropic sky (``pvlib.irradiance.get_total_irradiance``'s).
 
     Parameters
@@ -364,9 +387,8 @@ def plane_irradiance(sun, dni, ghi, dhi, tilt=None, azimuth=None, albedo=DEFAULT
     sun : ndarray, shape ``(..., 3)`` [1]
         Unit vector towards the sun (east, north, up), as ``clear_sky_components``.
     dni, ghi, dhi : ndarray [W/m²]
-    tilt, azimuth : ndarray [deg], broadcastable, optional
-        The plane (tilt from horizontal, azimuth clockwise from north); NaN or None: it
-        faces the sun.
+    normal, tracking : ndarray, broadcastable
+        ``plane_normal``: a tracking plane faces the sun (its tilt is the zenith).
     albedo : float [1]
 
     Returns
@@ -374,15 +396,8 @@ def plane_irradiance(sun, dni, ghi, dhi, tilt=None, azimuth=None, albedo=DEFAULT
     ndarray of float [W/m²]
     """
     up = np.clip(sun[..., 2], -1.0, 1.0)
-    if tilt is None or azimuth is None:
-        tilt = azimuth = np.nan
-    tilt = np.asarray(tilt, dtype=float)
-    azimuth = np.asarray(azimuth, dtype=float)
-    tracking = np.isnan(tilt) | np.isnan(azimuth)
-    b, g = np.radians(np.nan_to_num(tilt)), np.radians(np.nan_to_num(azimuth))
-    normal_dot = sun[..., 0] * np.sin(b) * np.sin(g) + sun[..., 1] * np.sin(b) * np.cos(g) + up * np.cos(b)
-    cos_aoi = np.where(tracking, 1.0, normal_dot)
-    cos_tilt = np.where(tracking, np.clip(up, 0.0, 1.0), np.cos(b))  # a sun-facing plane tilts by the zenith
+    cos_aoi = np.where(tracking, 1.0, np.einsum("...i,...i->...", sun, normal))
+    cos_tilt = np.where(tracking, np.clip(up, 0.0, 1.0), normal[..., 2])
     direct = np.where(up > 0, dni * np.clip(cos_aoi, 0.0, None), 0.0)
     poa = direct + dhi * (1 + cos_tilt) / 2 + ghi * albedo * (1 - cos_tilt) / 2
     return np.clip(poa, 0.0, None)
@@ -411,7 +426,7 @@ def clear_sky_poa_at(lat, lon, ts, tilt=None, azimuth=None, altitude=None, linke
     ndarray of float [W/m²]
     """
     sun, dni, ghi, dhi = clear_sky_components(lat, lon, ts, altitude, linke)
-    return plane_irradiance(sun, dni, ghi, dhi, tilt, azimuth, albedo)
+    return plane_irradiance(sun, dni, ghi, dhi, *plane_normal(tilt, azimuth), albedo)
 
 
 def _per_miner(value, m):
@@ -486,17 +501,20 @@ def clear_sky_poa(lat, lon, ts, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO,
     c_alt = read_altitude(c_lat, c_lon)
     c_linke = read_linke_turbidity(c_lat, c_lon)
 
-    if shared and valid.all():
-        # every cell at exactly the shared times: no grid, no interpolation; one time at a
+    if shared and valid.all() and not np.any(ts[0] % grid_s):
+        # times on the grid, the same for every miner: every cell at exactly those times (the
+        # grid's interpolation would give the same values), transposed a few times at a
         # time, so that nothing of shape (M, S, 3) is ever made
         s = ts.shape[1]
         sun, dni, ghi, dhi = clear_sky_components(
             np.repeat(c_lat, s), np.repeat(c_lon, s), np.tile(ts[0], n_cells),
             np.repeat(c_alt, s), np.repeat(c_linke, s, axis=0),
         )
-        for k in range(s):
-            pick = cell_of * s + k
-            out[:, k] = plane_irradiance(sun[pick], dni[pick], ghi[pick], dhi[pick], tilt, azimuth, albedo)
+        normal, tracking = plane_normal(tilt, azimuth)
+        for k in range(0, s, _COLUMNS):
+            pick = cell_of[:, None] * s + np.arange(k, min(k + _COLUMNS, s))
+            out[:, k:k + _COLUMNS] = plane_irradiance(sun[pick], dni[pick], ghi[pick], dhi[pick], normal[:, None, :],
+                                                      tracking[:, None], albedo)
         return out
 
     t = ts[valid]
@@ -528,7 +546,8 @@ def clear_sky_poa(lat, lon, ts, tilt=None, azimuth=None, albedo=DEFAULT_ALBEDO,
     at = parts[idx0] * (1.0 - w) + parts[idx1] * w
     norm = np.linalg.norm(at[:, :3], axis=1, keepdims=True)
     sun_t = np.where(norm > 0, at[:, :3] / np.where(norm > 0, norm, 1.0), at[:, :3])
-    out[valid] = plane_irradiance(sun_t, at[:, 3], at[:, 4], at[:, 5], tilt[miner], azimuth[miner], albedo)
+    normal, tracking = plane_normal(tilt, azimuth)
+    out[valid] = plane_irradiance(sun_t, at[:, 3], at[:, 4], at[:, 5], normal[miner], tracking[miner], albedo)
     return out
 
 
