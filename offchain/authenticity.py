@@ -297,8 +297,8 @@ def _network(n):
     return out
 
 
-def consensus(y, counted, near, vouch, rows=None):
-    """Each miner's neighbours' consensus per epoch.
+def consensus(y, counted, near, vouch, need):
+    """Each miner's neighbours' consensus, in the epochs where it is needed.
 
     Parameters
     ----------
@@ -310,19 +310,23 @@ def consensus(y, counted, near, vouch, rows=None):
     near : ndarray of int, shape ``(M, k)``
     vouch : ndarray of bool, shape ``(M, k)``
         ``vouchers``.
-    rows : ndarray of int, optional
-        Only these miners.
+    need : ndarray of bool, shape ``(R, E)``
+        The epochs of the miners asked about (``R = M``, or the miners ``rows`` picks)
+        where a consensus is wanted (the miner's own sunny epochs): only those are computed.
 
     Returns
     -------
-    ndarray of float, shape ``(M, E)`` (or ``(len(rows), E)``)
-        Median over the vouching neighbours whose epoch counts; NaN where none does.
+    ndarray of float, shape ``(R, E)``
+        Median over the vouching neighbours whose epoch counts; NaN where none does or
+        where not needed.
     """
-    if rows is not None:
-        near, vouch = near[rows], vouch[rows]
-    j = np.where(near >= 0, near, 0).T  # (k, M): the neighbours as contiguous columns
-    picked = np.where(vouch.T[:, :, None] & counted[j], y[j], np.nan)  # (k, M, E)
-    return median_of_columns(picked)
+    values = np.where(counted, y, np.nan)
+    i, e = np.nonzero(need)
+    j = np.where(near >= 0, near, 0)[i].T  # (k, P): the neighbours as contiguous columns
+    picked = np.where(vouch[i].T, values[j, e], np.nan)  # (k, P)
+    out = np.full(need.shape, np.nan, dtype=values.dtype)
+    out[i, e] = median_of_columns(picked)
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -472,9 +476,10 @@ class Against(NamedTuple):
 def _against(kt, expected, active, counted, near, vouch, p, rows=None):
     """Consensus of the vouchers' clear-sky index, and the scale and weather checks, for every
     miner or only ``rows``."""
-    kt_hat = consensus(kt, counted, near, vouch, rows)
-    if rows is not None:
-        kt, expected, active = kt[rows], expected[rows], active[rows]
+    own_kt, own_expected, own_active = (x if rows is None else x[rows] for x in (kt, expected, active))
+    sub_near, sub_vouch = (near, vouch) if rows is None else (near[rows], vouch[rows])
+    kt_hat = consensus(kt, counted, sub_near, sub_vouch, own_active & np.isfinite(own_kt))
+    kt, expected, active = own_kt, own_expected, own_active
     # epochs in which the neighbours saw at least a tenth of clear sky (not under snow, not
     # in a storm: there one honest roof may make many times another)
     lit = active & np.isfinite(kt) & np.isfinite(kt_hat) & (kt_hat > 0.1)
