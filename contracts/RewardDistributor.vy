@@ -17,7 +17,7 @@
         carries the hash of those in force (`scoring_params_hash`), so that
         an auditor can check a published table's parameters against the
         chain:
-            keccak256(abi.encode(13 × uint32, in the struct's order))
+            keccak256(abi.encode(17 × uint32, in the struct's order))
         Leaf (OpenZeppelin standard tree, twin offchain.merkle.leaf):
             keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id,
                 uint256 amount, uint16 a_bps, uint16 q_bps, uint256 v_mwh)))
@@ -137,18 +137,22 @@ CLAIM_TAG: constant(uint256) = 192  # bit of the tag
 # PoGG's scoring parameters (offchain.authenticity.ScoringParams): the
 # defaults set at deployment, then each one's range (`set_scoring_params`).
 DEFAULT_RADIUS_M: constant(uint32) = 25_000  # m
-DEFAULT_NEIGHBOURS: constant(uint32) = 6
+DEFAULT_NEIGHBOURS: constant(uint32) = 10
 DEFAULT_MARGIN_BPS: constant(uint32) = 15_000  # bps of clear sky
 DEFAULT_FLOOR_BPS: constant(uint32) = 100  # bps of capacity
 DEFAULT_SKEW_S: constant(uint32) = 600  # s
-DEFAULT_CHECK_EPOCHS: constant(uint32) = 24  # epochs
-DEFAULT_YIELD_TOLERANCE_BPS: constant(uint32) = 1_500  # bps
-DEFAULT_YIELD_LIMIT_BPS: constant(uint32) = 5_000  # bps
-DEFAULT_WEATHER_TOLERANCE_BPS: constant(uint32) = 2_000  # bps
-DEFAULT_WEATHER_LIMIT_BPS: constant(uint32) = 6_000  # bps
-DEFAULT_COPY_RESIDUAL_BPS: constant(uint32) = 100  # bps
-DEFAULT_COPY_WEATHER_BPS: constant(uint32) = 500  # bps
+DEFAULT_CHECK_EPOCHS: constant(uint32) = 48  # epochs
+DEFAULT_YIELD_TOLERANCE_BPS: constant(uint32) = 5_000  # bps
+DEFAULT_YIELD_LIMIT_BPS: constant(uint32) = 15_000  # bps
+DEFAULT_WEATHER_TOLERANCE_BPS: constant(uint32) = 3_000  # bps
+DEFAULT_WEATHER_LIMIT_BPS: constant(uint32) = 7_000  # bps
+DEFAULT_SHAPE_TOLERANCE_BPS: constant(uint32) = 3_000  # bps
+DEFAULT_SHAPE_LIMIT_BPS: constant(uint32) = 7_000  # bps
+DEFAULT_SMOOTH_BPS: constant(uint32) = 300  # bps
+DEFAULT_COPY_RESIDUAL_BPS: constant(uint32) = 250  # bps
+DEFAULT_COPY_WEATHER_BPS: constant(uint32) = 0  # bps
 DEFAULT_LONE_BPS: constant(uint32) = 2_500  # bps
+DEFAULT_REFERENCE_KWH: constant(uint32) = 1_000  # kWh
 
 MIN_RADIUS_M: constant(uint32) = 1  # m
 MAX_RADIUS_M: constant(uint32) = 1_000_000  # m
@@ -164,9 +168,14 @@ MAX_YIELD_TOLERANCE_BPS: constant(uint32) = 10_000  # bps
 MAX_YIELD_LIMIT_BPS: constant(uint32) = 100_000  # bps, above the tolerance
 MAX_WEATHER_TOLERANCE_BPS: constant(uint32) = 100_000  # bps
 MAX_WEATHER_LIMIT_BPS: constant(uint32) = 200_000  # bps, above the tolerance
+MAX_SHAPE_TOLERANCE_BPS: constant(uint32) = 10_000  # bps: 1 − correlation, at most 1
+MAX_SHAPE_LIMIT_BPS: constant(uint32) = 10_000  # bps, above the tolerance
+MAX_SMOOTH_BPS: constant(uint32) = 10_000  # bps
 MAX_COPY_RESIDUAL_BPS: constant(uint32) = 10_000  # bps
 MAX_COPY_WEATHER_BPS: constant(uint32) = 100_000  # bps
 MAX_LONE_BPS: constant(uint32) = 10_000  # bps: authenticity at most 1
+MIN_REFERENCE_KWH: constant(uint32) = 1  # kWh: the payout divides by it
+MAX_REFERENCE_KWH: constant(uint32) = 1_000_000_000  # kWh (1 TWh)
 
 
 # ============================== STORAGE =============================
@@ -182,22 +191,26 @@ struct EpochRewards:
     entropy: bytes32  # entropy_e
 
 # PoGG's scoring parameters, twin offchain.authenticity.ScoringParams (same
-# fields, order and units). Their hash is the 13 fields ABI-encoded as
+# fields, order and units). Their hash is the 17 fields ABI-encoded as
 # uint32 words.
 struct ScoringParams:
     radius_m: uint32  # m, neighbours within
     neighbours: uint32  # at most this many
-    margin_bps: uint32  # bps of clear sky
-    floor_bps: uint32  # bps of capacity
+    margin_bps: uint32  # bps of clear sky: cloud-edge enhancement of the bound
+    floor_bps: uint32  # bps of capacity: sensor offset of the bound
     skew_s: uint32  # s, clock tolerance of the bound
-    check_epochs: uint32  # epochs of the scale, weather and copy checks
-    yield_tolerance_bps: uint32  # bps
-    yield_limit_bps: uint32  # bps
-    weather_tolerance_bps: uint32  # bps
-    weather_limit_bps: uint32  # bps
-    copy_residual_bps: uint32  # bps
-    copy_weather_bps: uint32  # bps
-    lone_bps: uint32  # bps
+    check_epochs: uint32  # epochs of the scale, weather, shape and copy checks
+    yield_tolerance_bps: uint32  # bps of clear-sky index above the consensus, no loss
+    yield_limit_bps: uint32  # bps ... from which authenticity is 0
+    weather_tolerance_bps: uint32  # bps of roughness of the log-ratio to the consensus, no loss
+    weather_limit_bps: uint32  # bps ... from which authenticity is 0
+    shape_tolerance_bps: uint32  # bps of 1 − correlation with the clear-sky curve, no loss
+    shape_limit_bps: uint32  # bps ... from which authenticity is 0
+    smooth_bps: uint32  # bps of roughness of its own clear-sky index under which it has no weather
+    copy_residual_bps: uint32  # bps of RMS log-ratio residual under which a series is a copy
+    copy_weather_bps: uint32  # bps of weather the older series must show for a copy to be called
+    lone_bps: uint32  # bps of authenticity of a miner no neighbour can vouch for
+    reference_kwh: uint32  # kWh credited in an epoch (at full scores) that earns its whole emission
 
 DECA: immutable(address)
 KEYS: immutable(address)  # EpochKeys
@@ -254,9 +267,13 @@ def __init__(deca: address, keys: address, sbt: address, vault: address, emissio
         yield_limit_bps=DEFAULT_YIELD_LIMIT_BPS,
         weather_tolerance_bps=DEFAULT_WEATHER_TOLERANCE_BPS,
         weather_limit_bps=DEFAULT_WEATHER_LIMIT_BPS,
+        shape_tolerance_bps=DEFAULT_SHAPE_TOLERANCE_BPS,
+        shape_limit_bps=DEFAULT_SHAPE_LIMIT_BPS,
+        smooth_bps=DEFAULT_SMOOTH_BPS,
         copy_residual_bps=DEFAULT_COPY_RESIDUAL_BPS,
         copy_weather_bps=DEFAULT_COPY_WEATHER_BPS,
         lone_bps=DEFAULT_LONE_BPS,
+        reference_kwh=DEFAULT_REFERENCE_KWH,
     ))
 
 
@@ -406,11 +423,13 @@ def set_scoring_params(params: ScoringParams):
     @param params Each field in its range: radius_m [m] 1 .. 1e6;
            neighbours 1 .. 32; margin_bps [bps] 10 000 .. 30 000; floor_bps
            [bps] ≤ 1 000; skew_s [s] ≤ 3 600; check_epochs [epochs] 4 .. 168;
-           yield_tolerance_bps [bps] ≤ 10 000 < yield_limit_bps ≤ 100 000
-           (limit above tolerance); weather_tolerance_bps [bps] ≤ 100 000,
-           weather_limit_bps [bps] above it, ≤ 200 000; copy_residual_bps
-           [bps] ≤ 10 000; copy_weather_bps [bps] ≤ 100 000; lone_bps [bps]
-           ≤ 10 000.
+           yield_tolerance_bps [bps] ≤ 10 000, yield_limit_bps [bps] above
+           it, ≤ 100 000; weather_tolerance_bps [bps] ≤ 100 000,
+           weather_limit_bps [bps] above it, ≤ 200 000; shape_tolerance_bps
+           [bps] ≤ 10 000, shape_limit_bps [bps] above it, ≤ 10 000;
+           smooth_bps [bps] ≤ 10 000; copy_residual_bps [bps] ≤ 10 000;
+           copy_weather_bps [bps] ≤ 100 000; lone_bps [bps] ≤ 10 000;
+           reference_kwh [kWh] 1 .. 1e9.
     """
     self._check_dao()
     self._set_scoring_params(params)
@@ -616,9 +635,13 @@ def _set_scoring_params(p: ScoringParams):
     assert p.yield_limit_bps > p.yield_tolerance_bps and p.yield_limit_bps <= MAX_YIELD_LIMIT_BPS, "rewards: bad yield limit"
     assert p.weather_tolerance_bps <= MAX_WEATHER_TOLERANCE_BPS, "rewards: bad weather tolerance"
     assert p.weather_limit_bps > p.weather_tolerance_bps and p.weather_limit_bps <= MAX_WEATHER_LIMIT_BPS, "rewards: bad weather limit"
+    assert p.shape_tolerance_bps <= MAX_SHAPE_TOLERANCE_BPS, "rewards: bad shape tolerance"
+    assert p.shape_limit_bps > p.shape_tolerance_bps and p.shape_limit_bps <= MAX_SHAPE_LIMIT_BPS, "rewards: bad shape limit"
+    assert p.smooth_bps <= MAX_SMOOTH_BPS, "rewards: bad smooth"
     assert p.copy_residual_bps <= MAX_COPY_RESIDUAL_BPS, "rewards: bad copy residual"
     assert p.copy_weather_bps <= MAX_COPY_WEATHER_BPS, "rewards: bad copy weather"
     assert p.lone_bps <= MAX_LONE_BPS, "rewards: bad lone"
+    assert p.reference_kwh >= MIN_REFERENCE_KWH and p.reference_kwh <= MAX_REFERENCE_KWH, "rewards: bad reference"
     params_hash: bytes32 = keccak256(abi_encode(p))
     self.scoring_params = p
     self.scoring_params_hash = params_hash

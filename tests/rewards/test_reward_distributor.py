@@ -536,9 +536,10 @@ def test_transfer_ownership__to_dao__new_owner_only(dist, owner, attacker):
 
 # Every field changed from the default, each in its range.
 RETUNED = ScoringParams(
-    radius_m=40_000, neighbours=8, margin_bps=14_000, floor_bps=50, skew_s=900, check_epochs=48,
-    yield_tolerance_bps=1_000, yield_limit_bps=4_000, weather_tolerance_bps=2_500, weather_limit_bps=7_000,
-    copy_residual_bps=80, copy_weather_bps=600, lone_bps=2_000,
+    radius_m=40_000, neighbours=8, margin_bps=14_000, floor_bps=50, skew_s=900, check_epochs=24,
+    yield_tolerance_bps=1_000, yield_limit_bps=4_000, weather_tolerance_bps=2_500, weather_limit_bps=6_000,
+    shape_tolerance_bps=2_000, shape_limit_bps=6_000, smooth_bps=500,
+    copy_residual_bps=80, copy_weather_bps=600, lone_bps=2_000, reference_kwh=5_000,
 )
 
 
@@ -555,13 +556,15 @@ def test_scoring_params__defaults__equal_the_python_twin(dist, chain):
     assert ScoringParams(*logs[0].params) == ScoringParams()
 
 
-def test_params_hash__twin__keccak_of_13_words_in_field_order():
+def test_params_hash__twin__keccak_of_17_words_in_field_order():
     words = b"".join(v.to_bytes(32, "big") for v in RETUNED)
-    assert len(words) == 13 * 32
+    assert len(ScoringParams._fields) == 17
+    assert len(words) == 17 * 32
     assert params_hash(RETUNED) == keccak(words)
 
 
 def test_set_scoring_params__by_the_dao__stored_logged_and_hashed(dist, owner):
+    assert all(a != b for a, b in zip(RETUNED, ScoringParams()))  # every field changed
     old_hash = dist.scoring_params_hash()
     tx = dist.set_scoring_params(RETUNED, sender=owner)
     logs = tx.decode_logs(dist.ScoringParamsChanged)
@@ -572,18 +575,27 @@ def test_set_scoring_params__by_the_dao__stored_logged_and_hashed(dist, owner):
     assert dist.scoring_params_hash() == params_hash(RETUNED) != old_hash
 
 
+def _tolerance_and_limit(max_tolerance, max_limit):
+    """(tolerance, limit): tolerance ≤ max_tolerance, tolerance < limit ≤ max_limit."""
+    return st.integers(0, min(max_tolerance, max_limit - 1)).flatmap(
+        lambda t: st.tuples(st.just(t), st.integers(t + 1, max_limit)))
+
+
 @given(st.builds(
-    lambda p, tol, lim: p._replace(yield_tolerance_bps=tol[0], yield_limit_bps=tol[0] + tol[1],
-                                   weather_tolerance_bps=lim[0], weather_limit_bps=lim[0] + lim[1]),
+    lambda p, y, w, s: p._replace(yield_tolerance_bps=y[0], yield_limit_bps=y[1],
+                                  weather_tolerance_bps=w[0], weather_limit_bps=w[1],
+                                  shape_tolerance_bps=s[0], shape_limit_bps=s[1]),
     st.builds(
         ScoringParams,
         radius_m=st.integers(1, 1_000_000), neighbours=st.integers(1, 32), margin_bps=st.integers(10_000, 30_000),
         floor_bps=st.integers(0, 1_000), skew_s=st.integers(0, 3_600), check_epochs=st.integers(4, 168),
+        smooth_bps=st.integers(0, 10_000),
         copy_residual_bps=st.integers(0, 10_000), copy_weather_bps=st.integers(0, 100_000),
-        lone_bps=st.integers(0, 10_000),
+        lone_bps=st.integers(0, 10_000), reference_kwh=st.integers(1, 1_000_000_000),
     ),
-    st.tuples(st.integers(0, 10_000), st.integers(1, 90_000)),
-    st.tuples(st.integers(0, 100_000), st.integers(1, 100_000)),
+    _tolerance_and_limit(10_000, 100_000),
+    _tolerance_and_limit(100_000, 200_000),
+    _tolerance_and_limit(10_000, 10_000),
 ))
 @settings(SLOW, max_examples=10)
 def test_set_scoring_params__any_valid_params__hash_equals_the_twin(dist, owner, params):
@@ -593,7 +605,8 @@ def test_set_scoring_params__any_valid_params__hash_equals_the_twin(dist, owner,
 
 
 # field: (accepted values, refused values, reason); limits are checked with their tolerance
-# at the default, tolerances with their limit at its maximum
+# at the default, tolerances with their limit at its maximum (a shape tolerance of 10 000
+# passes its own rule but leaves no limit above it: refused by the limit's rule, see below)
 RANGES = {
     "radius_m": ([1, 1_000_000], [0, 1_000_001], "rewards: bad radius"),
     "neighbours": ([1, 32], [0, 33], "rewards: bad neighbours"),
@@ -602,15 +615,20 @@ RANGES = {
     "skew_s": ([0, 3_600], [3_601], "rewards: bad skew"),
     "check_epochs": ([4, 168], [0, 3, 169], "rewards: bad check epochs"),
     "yield_tolerance_bps": ([0, 10_000], [10_001], "rewards: bad yield tolerance"),
-    "yield_limit_bps": ([1_501, 100_000], [0, 1_500, 100_001], "rewards: bad yield limit"),
+    "yield_limit_bps": ([5_001, 100_000], [0, 5_000, 100_001], "rewards: bad yield limit"),
     "weather_tolerance_bps": ([0, 100_000], [100_001], "rewards: bad weather tolerance"),
-    "weather_limit_bps": ([2_001, 200_000], [0, 2_000, 200_001], "rewards: bad weather limit"),
+    "weather_limit_bps": ([3_001, 200_000], [0, 3_000, 200_001], "rewards: bad weather limit"),
+    "shape_tolerance_bps": ([0, 9_999], [10_001, 2**32 - 1], "rewards: bad shape tolerance"),
+    "shape_limit_bps": ([3_001, 10_000], [0, 3_000, 10_001], "rewards: bad shape limit"),
+    "smooth_bps": ([0, 10_000], [10_001, 2**32 - 1], "rewards: bad smooth"),
     "copy_residual_bps": ([0, 10_000], [10_001], "rewards: bad copy residual"),
     "copy_weather_bps": ([0, 100_000], [100_001], "rewards: bad copy weather"),
     "lone_bps": ([0, 10_000], [10_001], "rewards: bad lone"),
+    "reference_kwh": ([1, 1_000_000_000], [0, 1_000_000_001, 2**32 - 1], "rewards: bad reference"),
 }
 WIDE_LIMITS = {"yield_tolerance_bps": {"yield_limit_bps": 100_000},
-               "weather_tolerance_bps": {"weather_limit_bps": 200_000}}
+               "weather_tolerance_bps": {"weather_limit_bps": 200_000},
+               "shape_tolerance_bps": {"shape_limit_bps": 10_000}}
 
 
 @pytest.mark.parametrize("field", list(RANGES))
@@ -629,11 +647,28 @@ def test_set_scoring_params__each_range__accepted_or_refused_with_its_reason(dis
     assert dist.scoring_params_hash() == kept
 
 
-def test_set_scoring_params__limit_equal_to_raised_tolerance__refused(dist, owner):
-    with ape.reverts("rewards: bad yield limit"):
-        dist.set_scoring_params(ScoringParams()._replace(yield_tolerance_bps=5_000), sender=owner)
+@pytest.mark.parametrize("tolerance, limit, value, reason", [
+    ("yield_tolerance_bps", "yield_limit_bps", 7_000, "rewards: bad yield limit"),
+    ("yield_tolerance_bps", "yield_limit_bps", 10_000, "rewards: bad yield limit"),
+    ("weather_tolerance_bps", "weather_limit_bps", 7_000, "rewards: bad weather limit"),
+    ("weather_tolerance_bps", "weather_limit_bps", 100_000, "rewards: bad weather limit"),
+    ("shape_tolerance_bps", "shape_limit_bps", 7_000, "rewards: bad shape limit"),
+    ("shape_tolerance_bps", "shape_limit_bps", 10_000, "rewards: bad shape limit"),
+])
+def test_set_scoring_params__limit_equal_to_its_tolerance__refused(dist, owner, tolerance, limit, value, reason):
+    kept = dist.scoring_params_hash()
+    with ape.reverts(reason):
+        dist.set_scoring_params(ScoringParams()._replace(**{tolerance: value, limit: value}), sender=owner)
+    # one below the limit passes
+    dist.set_scoring_params(ScoringParams()._replace(**{tolerance: value - 1, limit: value}), sender=owner)
+    assert dist.scoring_params_hash() != kept
+
+
+def test_set_scoring_params__tolerance_raised_to_the_default_limit__refused(dist, owner):
     with ape.reverts("rewards: bad weather limit"):
-        dist.set_scoring_params(ScoringParams()._replace(weather_tolerance_bps=6_000), sender=owner)
+        dist.set_scoring_params(ScoringParams()._replace(weather_tolerance_bps=7_000), sender=owner)
+    with ape.reverts("rewards: bad shape limit"):
+        dist.set_scoring_params(ScoringParams()._replace(shape_tolerance_bps=7_000), sender=owner)
 
 
 def test_post__after_a_set__logs_the_new_hash_earlier_post_the_old(dist, owner, oracle, run_epoch):
