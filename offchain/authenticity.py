@@ -54,6 +54,7 @@ from offchain import pvbound
 SLOT_S = 300  # [s] one reading slot
 SLOTS = 12  # slots per epoch
 COPY_CANDIDATES = 4  # older neighbours a series is compared with for copying, the nearest
+CONSENSUS_VOUCHERS = 6  # vouchers a consensus takes, the nearest
 EPOCH_S = 3_600  # [s]
 
 
@@ -191,6 +192,66 @@ def clear_energy(lat, lon, capacity_w, tilt, azimuth, epoch_starts, **kwargs):
     return power.reshape(power.shape[0], starts.shape[0], 2).mean(axis=2)
 
 
+class ClearEnergyCache:
+    """``clear_energy`` remembered per epoch and miner (its place, capacity and plane), so
+    that scoring epoch after epoch computes only the newest epoch's column.
+
+    The values are the function's own: a hit returns what a fresh call would (one cache
+    serves one set of ``clear_energy`` keyword arguments). Epochs more than ``keep`` before
+    the newest one asked for are forgotten.
+    """
+
+    def __init__(self, keep=2 * 168):
+        self.keep = keep
+        self.known = np.empty(0, dtype=np.uint64)  # sorted keys of the miners seen
+        self.epochs = {}  # epoch start [s] -> values [mWh] aligned with ``known`` (NaN: not computed)
+
+    @staticmethod
+    def keys(lat, lon, capacity_w, tilt, azimuth):
+        """One 64-bit key per miner from its declarations (their float64 bits, mixed)."""
+        parts = np.stack([np.asarray(x, dtype=np.float64) for x in (lat, lon, capacity_w, tilt, azimuth)])
+        key = np.zeros(parts.shape[1], dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for b in parts.view(np.uint64):
+                key = (key ^ b) * np.uint64(0x100000001B3) + np.uint64(0x9E3779B97F4A7C15)
+        return key
+
+    def _place(self, key):
+        """Positions of ``key`` in ``known``, adding the keys not seen yet."""
+        pos = np.searchsorted(self.known, key)
+        seen = self.known.size and (np.take(self.known, pos, mode="clip") == key).all()
+        if pos.size and not seen:
+            merged = np.union1d(self.known, key)
+            moved = np.searchsorted(merged, self.known)
+            for start, values in self.epochs.items():
+                grown = np.full(merged.shape[0], np.nan)
+                grown[moved] = values
+                self.epochs[start] = grown
+            self.known = merged
+            pos = np.searchsorted(self.known, key)
+        return pos
+
+    def get(self, lat, lon, capacity_w, tilt, azimuth, epoch_starts, **kwargs):
+        """``clear_energy(...)``, from memory where it can."""
+        starts = [float(x) for x in np.asarray(epoch_starts, dtype=float)]
+        pos = self._place(self.keys(lat, lon, capacity_w, tilt, azimuth))
+        for start in starts:
+            self.epochs.setdefault(start, np.full(self.known.shape[0], np.nan))
+        out = np.stack([self.epochs[start][pos] for start in starts], axis=1)
+        missing = np.isnan(out)
+        if missing.any():
+            rows, cols = np.flatnonzero(missing.any(axis=1)), np.flatnonzero(missing.any(axis=0))
+            fresh = clear_energy(*(np.asarray(x)[rows] for x in (lat, lon, capacity_w, tilt, azimuth)),
+                                 [starts[c] for c in cols], **kwargs)
+            out[np.ix_(rows, cols)] = fresh
+            for n, c in enumerate(cols):
+                self.epochs[starts[c]][pos[rows]] = fresh[:, n]
+        newest = max(starts, default=0.0)
+        for start in [s for s in self.epochs if s < newest - self.keep * EPOCH_S]:
+            del self.epochs[start]
+        return out
+
+
 def bound_ok(power_mw, clear_mw, capacity_w, margin, floor):
     """Whether every reading stays below ``margin · clear + floor · capacity``.
 
@@ -317,10 +378,13 @@ def consensus(y, counted, near, vouch, need):
     Returns
     -------
     ndarray of float, shape ``(R, E)``
-        Median over the vouching neighbours whose epoch counts; NaN where none does or
-        where not needed.
+        Median over the nearest ``CONSENSUS_VOUCHERS`` vouching neighbours whose epoch
+        counts; NaN where none does or where not needed.
     """
     values = np.where(counted, y, np.nan)
+    # the nearest CONSENSUS_VOUCHERS of the vouchers (neighbours come nearest first)
+    first = np.argsort(~vouch, axis=1, kind="stable")[:, :CONSENSUS_VOUCHERS]
+    near, vouch = np.take_along_axis(near, first, axis=1), np.take_along_axis(vouch, first, axis=1)
     i, e = np.nonzero(need)
     j = np.where(near >= 0, near, 0)[i].T  # (k, P): the neighbours as contiguous columns
     picked = np.where(vouch[i].T, values[j, e], np.nan)  # (k, P)
@@ -519,7 +583,7 @@ class Authenticity(NamedTuple):
     neighbours: np.ndarray  # (M, k) int, -1 for none
 
 
-def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
+def authenticate(inputs, params=ScoringParams(), near=None, cache=None, **bound_kwargs):
     """Credited energy and authenticity of an epoch's miners (module docstring).
 
     Parameters
@@ -528,6 +592,9 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     params : ScoringParams
     near : ndarray of int, shape ``(M, k)``, optional
         Neighbours (``pogg.neighbours``), found here when not given.
+    cache : ClearEnergyCache, optional
+        Where the clear-sky energies of earlier epochs are kept (the oracle's, from one epoch
+        to the next); without one they are computed.
     **bound_kwargs
         Of ``pvbound.clear_sky_power`` (``grid_s``, ...).
 
@@ -561,7 +628,8 @@ def authenticate(inputs, params=ScoringParams(), near=None, **bound_kwargs):
     # the check span: clear-sky index of each epoch on the declared plane
     span = min(int(p.check_epochs), energy.shape[1])
     starts = epoch_start + EPOCH_S * np.arange(1 - span, 1)
-    expected = clear_energy(lat, lon, cap, tilt, azimuth, starts, **bound_kwargs).astype(np.float32)
+    energy_of = clear_energy if cache is None else cache.get
+    expected = energy_of(lat, lon, cap, tilt, azimuth, starts, **bound_kwargs).astype(np.float32)
     sunny = expected > 0.02 * expected.max(axis=1, initial=0.0)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         kt = np.where(sunny, energy[:, -span:] / np.where(sunny, expected, 1.0), np.nan).astype(np.float32)

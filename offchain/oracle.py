@@ -595,7 +595,7 @@ class Table(NamedTuple):
     rows: list  # TableRow, by token id
 
 
-def build_table(data, devices, sk, entropy, k, emission, deployment, params, **bound_kwargs):
+def build_table(data, devices, sk, entropy, k, emission, deployment, params, cache=None, **bound_kwargs):
     """
     Score an epoch and build its table (pure: maths on the inputs given).
 
@@ -613,6 +613,8 @@ def build_table(data, devices, sk, entropy, k, emission, deployment, params, **b
         Chain id, EpochKeys and RewardDistributor addresses (recorded in the table).
     params : authenticity.ScoringParams
         As the DAO set them on the distributor.
+    cache : authenticity.ClearEnergyCache, optional
+        The engine's, from one epoch to the next.
     **bound_kwargs
         Passed to ``pvbound.clear_sky_power`` (``grid_s``).
 
@@ -629,7 +631,7 @@ def build_table(data, devices, sk, entropy, k, emission, deployment, params, **b
         np.array([i.azimuth_deg for i in info], dtype=float), data.ts, data.power_mw, data.n_per_epoch,
         data.energy_mwh,
     )
-    scores = pogg.score_inputs(inputs, draw.winners, emission, k, params, **bound_kwargs)
+    scores = pogg.score_inputs(inputs, draw.winners, emission, k, params, cache, **bound_kwargs)
     token_ids = [i.token_id for i in info]
     deal = settle(data.epoch, token_ids, draw.winners, scores.a_bps, scores.q_bps, scores.v_mwh, emission, k,
                   pogg.reference_units(params.reference_kwh))
@@ -1142,6 +1144,7 @@ class Oracle:
         self.c, self.account, self.conn = contracts, account, conn
         self.folder, self.base_url, self.max_open = Path(folder), base_url, max_open
         self.bound_kwargs = bound_kwargs or {}
+        self.clear_cache = authenticity.ClearEnergyCache()
         self.chain_id = int(contracts.keys.chain_manager.chain_id)
         self.state_file = state_path(self.folder)
         self.state = read_state(self.state_file)
@@ -1296,7 +1299,7 @@ class Oracle:
             data, devices, int(self.c.keys.secret(epoch)), bytes(self.c.keys.entropy(epoch)),
             int(self.c.keys.epoch_params(epoch)[1]), int(self.c.distributor.emission()),
             (self.chain_id, self.c.keys.address, self.c.distributor.address),
-            authenticity.get_scoring_params(self.c.distributor), **self.bound_kwargs,
+            authenticity.get_scoring_params(self.c.distributor), self.clear_cache, **self.bound_kwargs,
         )
 
     # ---------------------------------------------------------- all epochs

@@ -401,7 +401,7 @@ class Scores(NamedTuple):
     remainder: int  # [DECA wei] to the DAO vault
 
 
-def score_inputs(inputs, winner_mask, emission, k, params=None, **bound_kwargs):
+def score_inputs(inputs, winner_mask, emission, k, params=None, cache=None, **bound_kwargs):
     """Score every miner of an epoch and split the emission among the winners.
 
     ``c = a_bps · q_bps · v_mwh``: authenticity and credited energy (``authenticity``),
@@ -415,6 +415,8 @@ def score_inputs(inputs, winner_mask, emission, k, params=None, **bound_kwargs):
     k : int
         Lottery odds.
     params : authenticity.ScoringParams, optional
+    cache : authenticity.ClearEnergyCache, optional
+        Clear-sky energies of earlier epochs (a process that scores epoch after epoch).
     **bound_kwargs
         Of ``pvbound.clear_sky_power``.
 
@@ -425,7 +427,7 @@ def score_inputs(inputs, winner_mask, emission, k, params=None, **bound_kwargs):
     from offchain import authenticity
 
     params = params or authenticity.ScoringParams()
-    auth = authenticity.authenticate(inputs, params, **bound_kwargs)
+    auth = authenticity.authenticate(inputs, params, cache=cache, **bound_kwargs)
     window = np.asarray(inputs.n_per_epoch).shape[1]
     q_bps = quantity_bps(inputs.n_per_epoch, window=max(window, 1))
     a_bps = quantise_fraction(auth.a)
