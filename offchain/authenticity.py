@@ -334,11 +334,11 @@ def median_of_columns(values):
     A sorting network of compare-exchanges on whole columns (``k`` is small): one
     vectorised min and max per comparator instead of a sort per row.
     """
-    v = np.where(np.isnan(values), np.inf, values)
+    v = np.where(np.isnan(values), np.asarray(np.inf, dtype=values.dtype), values)  # C order: rows contiguous
     cols = list(v)
     for a, b in _network(len(cols)):
         cols[a], cols[b] = np.minimum(cols[a], cols[b]), np.maximum(cols[a], cols[b])
-    n = np.isfinite(v).sum(axis=0)
+    n = np.isfinite(v).sum(axis=0, dtype=np.int16)
     lower = np.choose(np.maximum(n - 1, 0) // 2, cols)
     upper = np.choose(np.minimum(n // 2, len(cols) - 1), cols)
     return np.where(n > 0, 0.5 * (lower + np.where(n > 1, upper, lower)), np.nan)
@@ -381,13 +381,15 @@ def consensus(y, counted, near, vouch, need):
         Median over the nearest ``CONSENSUS_VOUCHERS`` vouching neighbours whose epoch
         counts; NaN where none does or where not needed.
     """
-    values = np.where(counted, y, np.nan)
+    m, n_epochs = y.shape
+    # the values flat, then one row of NaN that stands for "no voucher"
+    values = np.concatenate([np.where(counted, y, np.nan).ravel(), np.full(n_epochs, np.nan, dtype=y.dtype)])
     # the nearest CONSENSUS_VOUCHERS of the vouchers (neighbours come nearest first)
     first = np.argsort(~vouch, axis=1, kind="stable")[:, :CONSENSUS_VOUCHERS]
     near, vouch = np.take_along_axis(near, first, axis=1), np.take_along_axis(vouch, first, axis=1)
+    row_start = np.where(vouch & (near >= 0), near * n_epochs, m * n_epochs)  # (R, k)
     i, e = np.nonzero(need)
-    j = np.where(near >= 0, near, 0)[i].T  # (k, P): the neighbours as contiguous columns
-    picked = np.where(vouch[i].T, values[j, e], np.nan)  # (k, P)
+    picked = values.take(np.ascontiguousarray(row_start.T)[:, i] + e)  # (k, P), each voucher a contiguous row
     out = np.full(need.shape, np.nan, dtype=values.dtype)
     out[i, e] = median_of_columns(picked)
     return out
@@ -638,7 +640,9 @@ def authenticate(inputs, params=ScoringParams(), near=None, cache=None, **bound_
     complete = n_per_epoch[:, -span:] >= SLOTS
     if near is None:
         near = find_neighbours(lat, lon, p.radius_m / 1_000.0, int(p.neighbours))
-    owner_codes = np.unique(np.asarray(inputs.owner), return_inverse=True)[1].reshape(-1)
+    codes = {}
+    owner_codes = np.fromiter((codes.setdefault(o, len(codes)) for o in inputs.owner), dtype=np.int64,
+                              count=len(inputs.owner))
     token_id = np.asarray(inputs.token_id, dtype=np.int64)
 
     own_lit = lit_epochs(y, active)

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
-from offchain import oracle
+from offchain import authenticity, oracle
 from offchain.enroll import send_application
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
@@ -56,8 +56,10 @@ def device_info(i, token_id=None):
                              CAPACITY_W, LAT_UDEG + 10_000 * i, LON_UDEG, 30, 180, owner)
 
 
-def synthetic_epoch(epoch, miners, ns=None, power_w=2_000, window=168):
-    """EpochData of `miners` (DeviceInfo) at NOON: N readings each (default 12) of nearly flat power."""
+def synthetic_epoch(epoch, miners, ns=None, power_w=2_000, window=168, active=30):
+    """EpochData of `miners` (DeviceInfo) at NOON: N readings each (default 12) of nearly flat
+    power, after `active` hours of a sky they share (the clear-sky energy of each one's
+    declared roof under common clouds, with 5 % noise of its own: honest neighbours)."""
     m = len(miners)
     ns = [12] * m if ns is None else list(ns)
     ts = np.full((m, 12), np.nan)
@@ -67,9 +69,15 @@ def synthetic_epoch(epoch, miners, ns=None, power_w=2_000, window=168):
         power[i, :n] = power_w * 1000 * (1 + 0.01 * i)
     n_per_epoch = np.zeros((m, window), dtype=np.int64)
     n_per_epoch[:, -1] = ns
-    n_per_epoch[:, -30:-1] = 12
-    energy = np.zeros((m, window), dtype=np.int64)  # a steady hour's energy in each active epoch
-    energy[:, -30:] = [[power_w * 1000 * (1 + 0.01 * i)] * 30 for i in range(m)]
+    n_per_epoch[:, -active:-1] = 12
+    starts = NOON - EPOCH_SECONDS * np.arange(active - 1, -1, -1)
+    lat, lon, cap, tilt, azimuth = (np.array([getattr(x, f) for x in miners], dtype=float) for f in (
+        "lat_udeg", "lon_udeg", "capacity_w", "tilt_deg", "azimuth_deg"))
+    clear = authenticity.clear_energy(lat / 1e6, lon / 1e6, cap, tilt, azimuth, starts)  # [mWh]
+    rng = np.random.default_rng(epoch)
+    clouds = 0.55 + 0.3 * np.sin(np.arange(active) * 0.9)
+    energy = np.zeros((m, window), dtype=np.int64)
+    energy[:, -active:] = clear * clouds * (1 + 0.05 * rng.standard_normal((m, active)))
     energy[:, -1] = [n * power_w * 1000 * (1 + 0.01 * i) * 300 // 3600 for i, n in enumerate(ns)]
     order = sorted(range(m), key=lambda i: miners[i].device)
     return oracle.EpochData(epoch, window, [miners[i].device for i in order], np.array(ns, dtype=np.int64)[order],

@@ -617,7 +617,8 @@ RANGES = {
     "yield_tolerance_bps": ([0, 10_000], [10_001], "rewards: bad yield tolerance"),
     "yield_limit_bps": ([5_001, 100_000], [0, 5_000, 100_001], "rewards: bad yield limit"),
     "weather_tolerance_bps": ([0, 100_000], [100_001], "rewards: bad weather tolerance"),
-    "weather_limit_bps": ([3_001, 200_000], [0, 3_000, 200_001], "rewards: bad weather limit"),
+    "weather_limit_bps": ([ScoringParams().weather_tolerance_bps + 1, 200_000],
+                          [0, ScoringParams().weather_tolerance_bps, 200_001], "rewards: bad weather limit"),
     "shape_tolerance_bps": ([0, 9_999], [10_001, 2**32 - 1], "rewards: bad shape tolerance"),
     "shape_limit_bps": ([3_001, 10_000], [0, 3_000, 10_001], "rewards: bad shape limit"),
     "smooth_bps": ([0, 10_000], [10_001, 2**32 - 1], "rewards: bad smooth"),
@@ -665,10 +666,11 @@ def test_set_scoring_params__limit_equal_to_its_tolerance__refused(dist, owner, 
 
 
 def test_set_scoring_params__tolerance_raised_to_the_default_limit__refused(dist, owner):
+    defaults = ScoringParams()
     with ape.reverts("rewards: bad weather limit"):
-        dist.set_scoring_params(ScoringParams()._replace(weather_tolerance_bps=7_000), sender=owner)
+        dist.set_scoring_params(defaults._replace(weather_tolerance_bps=defaults.weather_limit_bps), sender=owner)
     with ape.reverts("rewards: bad shape limit"):
-        dist.set_scoring_params(ScoringParams()._replace(shape_tolerance_bps=7_000), sender=owner)
+        dist.set_scoring_params(defaults._replace(shape_tolerance_bps=defaults.shape_limit_bps), sender=owner)
 
 
 def test_post__after_a_set__logs_the_new_hash_earlier_post_the_old(dist, owner, oracle, run_epoch):
