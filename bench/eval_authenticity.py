@@ -68,7 +68,6 @@ EMISSION = 100 * 10**18  # [DECA wei] per epoch
 PERIOD_S = 300  # [s] one reading every 5 minutes
 EPOCH_S = 3600  # [s]
 N_EPOCHS = 120  # [epochs] 5 days per scenario
-DERATE = 0.85  # [1] AC power per DC nameplate under 1000 W/m², synthetic systems
 WIND_KM_PER_MIN = 0.6  # [km/min] clouds travel west to east at 36 km/h
 MAX_LAG_S = 600  # [s]
 JITTER_S = 5  # [s] a device reads within 5 s of its slot start
@@ -118,48 +117,6 @@ def _offset(lat, lon, km_east, km_north):
     return (lat + km_north / 111.2, lon + km_east / (111.2 * np.cos(np.radians(lat))))
 
 
-def _clear_poa(lat, lon, t, tilt=None, azimuth=None):
-    """Clear-sky plane-of-array irradiance [W/m²] at times ``t`` [s] (None: faces the sun)."""
-    t = np.asarray(t, dtype=float)
-    kw = {} if tilt is None else {"tilt": [tilt], "azimuth": [azimuth]}
-    return pvbound.clear_sky_poa([lat], [lon], t[None, :], **kw)[0]
-
-
-class Source:
-    """A real system: its measured power at 1-min steps, and its clear-sky index.
-
-    The 15-min averages become instantaneous power that follows the sun within each
-    interval and keeps each interval's energy (``pvdata.reconstruct``, on the sun-facing
-    clear-sky shape); the clear-sky index divides that by the clear-sky power of the
-    system's own plane, scaled to its clear periods.
-    """
-
-    def __init__(self, reader_output, capacity_w=None, span=None):
-        ts, power, site = reader_output
-        if span is not None:  # keep whole intervals inside [span[0], span[1])
-            keep = (ts >= span[0]) & (ts < span[1])
-            ts, power = ts[keep], power[keep]
-        self.site = site
-        self.lat, self.lon = site["latitude"], site["longitude"]
-        self.capacity_w = capacity_w or site["capacity_w"] or pvdata.nameplate_from_peak(site["peak_w"])
-        centres = (ts + site["label_to_centre_s"]).astype(float)
-        step = site["resolution_s"]
-        self.t = np.arange(centres[0] - step / 2 + 30, centres[-1] + step / 2, 60.0)
-        n = self.t.size
-        sun = _clear_poa(self.lat, self.lon, self.t)
-        self.p = pvdata.reconstruct(centres, power, step, self.t, sun)
-        self.centres, self.averages = centres, np.clip(power, 0.0, None)
-        poa = pvbound.clear_sky_poa_at(np.full(n, self.lat), np.full(n, self.lon), self.t,
-                                       np.full(n, site["tilt"]), np.full(n, site["azimuth"]))
-        self.k = pvdata.clear_sky_index(self.p, pvdata.clear_sky_scale(self.p, poa) * poa)
-
-    def power_at(self, t):
-        return pvdata.resample(self.t, self.p, t)
-
-    def index_at(self, t):
-        return np.interp(np.asarray(t, dtype=float), self.t, self.k)
-
-
 def _rng(*key):
     return np.random.default_rng([SEED] + [zlib.crc32(str(k).encode()) for k in key])
 
@@ -186,7 +143,7 @@ def synthetic(name, kind, sources, weights, centre, km_east, km_north, tilt, azi
 
     def power(t):
         k = sum(w * s.index_at(t - lag) for s, w in zip(sources, weights))
-        clear = capacity_w * DERATE * _clear_poa(lat, lon, t, tilt, azimuth) / 1000.0
+        clear = pvdata.clear_power(lat, lon, capacity_w, t, tilt, azimuth)
         return pvdata.sensor(pvdata.reoriented(k, clear, noise(t)), gain, offset_w)
 
     return Miner(name, kind, lat, lon, capacity_w, power, skew_s, miss, plane=(tilt, azimuth))
@@ -197,7 +154,7 @@ def population(scenario):
     spec = SCENARIOS[scenario]
     genesis = spec["genesis"]
     span = (genesis - spec["replay_back_s"] - 86400, genesis + (N_EPOCHS + 24) * EPOCH_S)
-    reals = [Source(r(), c, span) for r, c in spec["reals"]]
+    reals = [pvdata.MeasuredSystem(r(), c, span) for r, c in spec["reals"]]
     centre = (reals[0].lat, reals[0].lon)
     miners = []
 
@@ -255,11 +212,11 @@ def population(scenario):
     lat, lon = near(3.0, -2.0)
     miners.append(Miner(f"{scenario} night", "night output", lat, lon, cap,
                         lambda t, a=lat, o=lon, c=cap:
-                        pvdata.night_output(_clear_poa(a, o, t) > 0, 0.2 * c), plane=_roof(lat)))
+                        pvdata.night_output(pvdata.clear_poa(a, o, t) > 0, 0.2 * c), plane=_roof(lat)))
     lat, lon = near(-4.0, 1.0)
     miners.append(Miner(f"{scenario} night low", "night output < 1 %", lat, lon, cap,
                         lambda t, a=lat, o=lon, c=cap:
-                        pvdata.night_output(_clear_poa(a, o, t) > 0, 0.009 * c), plane=_roof(lat)))
+                        pvdata.night_output(pvdata.clear_poa(a, o, t) > 0, 0.009 * c), plane=_roof(lat)))
     lat, lon = near(1.0, 5.0)
     miners.append(Miner(f"{scenario} flat", "flat output", lat, lon, cap,
                         lambda t, c=cap: pvdata.flat_output(t, spec["flat"] * c), plane=_roof(lat)))
@@ -267,7 +224,7 @@ def population(scenario):
     tilt, az = (float(v) for v in pvbound.default_orientation(lat))
     miners.append(Miner(f"{scenario} clear sky", "clear-sky curve", lat, lon, cap,
                         lambda t, a=lat, o=lon, c=cap, ti=tilt, az=az:
-                        c * DERATE * _clear_poa(a, o, t, ti, az) / 1000.0, plane=(tilt, az)))
+                        pvdata.clear_power(a, o, c, t, ti, az), plane=(tilt, az)))
     lat, lon = near(1.5, 0.5)
     ccap = 8_000.0
     copy_noise = _noise(f"{scenario} copy", genesis, 0.03, 0.5)
@@ -281,7 +238,7 @@ def population(scenario):
     miners.append(Miner(
         f"{scenario} sophisticated copy", "sophisticated copy", lat, lon, scap,
         lambda t, a=lat, o=lon: pvdata.reoriented(
-            src.index_at(t - 300), scap * DERATE * _clear_poa(a, o, t, stilt, saz) / 1000.0, soph_noise(t)),
+            src.index_at(t - 300), pvdata.clear_power(a, o, scap, t, stilt, saz), soph_noise(t)),
         plane=(stilt, saz)))
     back = spec["replay_back_s"]
     lat, lon = near(-1.0, 3.0)

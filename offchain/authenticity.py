@@ -1,48 +1,24 @@
 """Authenticity and credited energy of an epoch's miners: what PoGG believes was generated.
 
 All maths, no I/O: numpy arrays in, numpy arrays out, one row per miner. Units: time [s],
-power [mW], energy [mWh], capacity [W], specific yield [mWh/W] (= Wh/kWp).
+power [mW], energy [mWh], capacity [W], specific yield [mWh/W] (= Wh/kWp). The maths, why
+each kind of fake fails and what remains trusted: ``docs/authenticity.md``.
 
-What a miner is paid for is its **credited energy** of the epoch, times its authenticity
-``a`` and its quantity ``q`` (``pogg``): linear in energy, so splitting one installation
-over several tokens earns nothing more (a concave volume such as ∛E paid five tokens of a
-fifth each 5^(2/3) ≈ 2.9 times the whole).
+- **credited energy**: ``min(E_epoch, margin · clear-sky energy of the declared plane)``,
+  the clear sky taken within ``skew_s`` of each slot; 0 at night (``credited_energy``);
+- **bound**: every reading under ``margin · clear + floor · capacity`` on a sun-facing
+  plane (``bound_ok``);
+- over the last ``check_epochs`` epochs, each miner's **clear-sky index** ``k_e = E_e / Ê_e``
+  (``clear_energy`` of its declared plane), and its **vouchers**: neighbours of other
+  owners, not copies, of record, one per owner, older than it (the oldest: the younger
+  ones that passed) (``vouchers``); their **consensus** is the median index of the nearest
+  six (``consensus``);
+- the checks, each a factor of ``a``: **scale** (energy over what the consensus sky gives
+  the declared roof), **weather** (roughness of the log-ratio to the consensus), **shape**
+  (correlation with the clear-sky curve), **smooth** (no weather in its own index),
+  **copy** (an older neighbour's series up to a scale, ``copies``), **lone** (no voucher).
 
-Credited energy::
-
-    E_credit = min(E_epoch, margin · Σ_slots clear(slot) · 300 s / 3600 s/h)
-
-``clear`` is the clear-sky power of the declared capacity on a sun-facing plane
-(``pvbound``), taken at each 5-minute slot of the epoch as the largest value within
-``skew_s`` of it (a clock a few minutes off is no fraud). At night it is 0: energy
-reported while the sun is down, however small, is credited nothing, and an epoch with no
-sun pays its emission to the vault.
-
-Authenticity ``a ∈ [0, 1]`` is the product of:
-
-- **bound**: 0 if a reading exceeds ``margin · clear + floor · capacity`` (``clear`` within
-  ``skew_s`` as above, so an honest offset or clock skew at dawn and dusk passes);
-- **scale**: the miner's specific yield over the last ``check_epochs`` epochs against its
-  neighbours' consensus, ``r = Σ y_i / Σ ŷ_i``. Orientation, shading and efficiency move
-  honest ratios by about ±10 % over a day; inflation moves them by the factor. 1 up to
-  ``1 + yield_tolerance``, 0 from ``1 + yield_limit``, linear between;
-- **weather**: the log-ratio of the miner's hourly specific yield to the consensus,
-  ``ℓ_e = ln((y_e + ε) / (ŷ_e + ε))`` over the daylight epochs, minus a quadratic in time
-  (the smooth share of orientation); the energy-weighted RMS of what is left is the
-  weather the miner does not share with its neighbours (a clear-sky curve under clouds,
-  a replayed day, flat output). 1 up to ``weather_tolerance``, 0 from ``weather_limit``;
-- **copy**: 0 if the miner's hourly series over the check window is, up to a constant
-  scale, the same as an older (smaller token id) neighbour's of another owner within
-  ``copy_residual`` while the neighbours saw weather (on a clear day honest neighbours of
-  one orientation are alike too, so nothing is called a copy then);
-- **lone**: ``lone_factor`` when no neighbour can vouch for the miner: nothing but the
-  physical bound checks what it says.
-
-The consensus ``ŷ_i,e`` is the weighted median of the neighbours' specific yields in each
-epoch, over the neighbours active in it. A neighbour's weight is its record (the share of
-the statistics window in which it anchored readings: a fresh token weighs little), shared
-by the neighbours of one owner (an owner vouches once), and 0 for the miner's own owner's
-tokens and for copies. So a cluster of fresh tokens cannot outvote the neighbours of record.
+``authenticate`` runs them all for one epoch.
 """
 
 from typing import NamedTuple

@@ -40,8 +40,8 @@ on the distributor, and their ``params_hash``, which the ``Posted`` event commit
 are the miners with ``N > 0`` in the epoch; every row carries the inputs and what follows
 from them: ``owner``, ``n`` (legal readings), ``readings_window`` (``Σ min(N_e, 12)`` over
 the window), ``energy_mwh`` (the epoch's booked energy), ``a`` (float) with the checks it is
-the product of (``checks``: bound, scale, weather, copy, lone, the yield ratio and the
-weather residual), ``a_bps``, ``q_bps``, ``v_mwh`` (credited energy), the ECDH point
+the product of (``checks``: bound, scale, weather, shape, smooth, copy, lone, the yield
+ratio and the weather residual; ``docs/authenticity.md``), ``a_bps``, ``q_bps``, ``v_mwh`` (credited energy), the ECDH point
 ``(px, py) = SK_e · PK_miner``, ``seed``, ``winner``, ``amount`` [DECA wei] and, for a
 winner, its leaf and Merkle proof. 32-byte values are ``0x`` hex, amounts decimal strings
 (they exceed 2**53). Only winners have leaves.
@@ -657,7 +657,7 @@ def _finite(x):
 def checks_of(auth, i):
     """Row ``i`` of an ``authenticity.Authenticity`` as the table's ``checks`` object."""
     return {"bound": bool(auth.bound[i]), "scale": float(auth.scale[i]), "weather": float(auth.weather[i]),
-            "copy": bool(auth.copy[i]), "lone": bool(auth.lone[i]), "ratio": _finite(auth.ratio[i]),
+            "shape": float(auth.shape[i]), "smooth": bool(auth.smooth[i]), "copy": bool(auth.copy[i]), "lone": bool(auth.lone[i]), "ratio": _finite(auth.ratio[i]),
             "residual": _finite(auth.residual[i])}
 
 

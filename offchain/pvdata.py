@@ -32,6 +32,8 @@ import pathlib
 
 import numpy as np
 
+from offchain import pvbound
+
 SERF_EAST_FILES = {
     "15min": "serf_east_15min_ac_power.csv",  # 2016-07-01 .. 2016-10-13, 15 min
     "1min": "serf_east_1min_ac_power.csv",  # 2022-03-18 04:33 .. 2022-03-19 23:59, 1 min
@@ -252,7 +254,10 @@ def read_mesa_tracker():
     return ts, power, _with_peak(MESA_SITE, ts, power, name)
 
 
-def nameplate_from_peak(peak_w, ratio=0.85):
+AC_PER_DC = 0.85  # [1] AC peak of a fixed system per DC nameplate (80-90 %: inverter, wiring, heat)
+
+
+def nameplate_from_peak(peak_w, ratio=AC_PER_DC):
     """A nameplate estimate where none is published: the measured peak over ``ratio``.
 
     AC peaks of fixed systems sit at 80-90 % of the DC nameplate (inverter and wiring
@@ -807,6 +812,66 @@ def ar1_noise(n, sigma, rho, rng=None):
         return e
     drive = np.concatenate([[e[0]], np.sqrt(1.0 - rho * rho) * e[1:]])
     return lfilter([1.0], [1.0, -rho], drive)
+
+
+def clear_poa(lat, lon, t, tilt=None, azimuth=None):
+    """Clear-sky plane-of-array irradiance [W/m²] at times ``t`` [s] (None: faces the sun)."""
+    t = np.asarray(t, dtype=float)
+    kw = {} if tilt is None else {"tilt": [tilt], "azimuth": [azimuth]}
+    return pvbound.clear_sky_poa([lat], [lon], t[None, :], **kw)[0]
+
+
+def clear_power(lat, lon, capacity_w, t, tilt=None, azimuth=None, ratio=AC_PER_DC):
+    """AC power [W] of a system of ``capacity_w`` [W] (DC) under clear sky at times ``t`` [s]:
+    ``capacity · ratio · E_poa / 1000 W/m²`` (None: a plane facing the sun)."""
+    return capacity_w * ratio * clear_poa(lat, lon, t, tilt, azimuth) / 1000.0
+
+
+class MeasuredSystem:
+    """A real system: its measured power at 1-min steps, and its clear-sky index.
+
+    The 15-min averages become instantaneous power that follows the sun within each
+    interval and keeps each interval's energy (``reconstruct``, on the sun-facing
+    clear-sky shape); the clear-sky index divides that by the clear-sky power of the
+    system's own plane, scaled to its clear periods. A neighbour under the same clouds is
+    ``reoriented(system.index_at(t - lag), its own clear-sky power)``.
+
+    Parameters
+    ----------
+    reader_output : tuple (ts [s], power [W], site dict)
+        What a ``read_*`` function returns.
+    capacity_w : float [W], optional
+        Default: the site's, else ``nameplate_from_peak`` of its measured peak.
+    span : (start [s], stop [s]), optional
+        Keep only the intervals inside it.
+    """
+
+    def __init__(self, reader_output, capacity_w=None, span=None):
+        ts, power, site = reader_output
+        if span is not None:  # keep whole intervals inside [span[0], span[1])
+            keep = (ts >= span[0]) & (ts < span[1])
+            ts, power = ts[keep], power[keep]
+        self.site = site
+        self.lat, self.lon = site["latitude"], site["longitude"]
+        self.capacity_w = capacity_w or site["capacity_w"] or nameplate_from_peak(site["peak_w"])
+        centres = (ts + site["label_to_centre_s"]).astype(float)
+        step = site["resolution_s"]
+        self.t = np.arange(centres[0] - step / 2 + 30, centres[-1] + step / 2, 60.0)
+        n = self.t.size
+        sun = clear_poa(self.lat, self.lon, self.t)
+        self.p = reconstruct(centres, power, step, self.t, sun)
+        self.centres, self.averages = centres, np.clip(power, 0.0, None)
+        poa = pvbound.clear_sky_poa_at(np.full(n, self.lat), np.full(n, self.lon), self.t,
+                                       np.full(n, site["tilt"]), np.full(n, site["azimuth"]))
+        self.k = clear_sky_index(self.p, clear_sky_scale(self.p, poa) * poa)
+
+    def power_at(self, t):
+        """Power [W] at times ``t`` [s]."""
+        return resample(self.t, self.p, t)
+
+    def index_at(self, t):
+        """Clear-sky index [1] at times ``t`` [s]."""
+        return np.interp(np.asarray(t, dtype=float), self.t, self.k)
 
 
 def reoriented(index, clear_w, noise=None):

@@ -181,26 +181,36 @@ def make_fleet(n, directory, settings, post, start, capacities_w=None, noise=0.0
     capacities_w = [40.0] * n if capacities_w is None else list(capacities_w)
     offsets_s = [0] * n if offsets_s is None else list(offsets_s)
     rng = np.random.default_rng(seed)
+    powers = [pvdata.miner_series(ts, power, reference_w, capacities_w[i], noise=noise, offset_s=offsets_s[i], rng=rng)
+              for i in range(n)]
+    return make_devices(powers, capacities_w, directory, settings, post, start, seed, bus_volts)
+
+
+def make_devices(powers, capacities_w, directory, settings, post, start, seed=0, bus_volts=PANEL_VOLTS):
+    """Virtual devices, each fed its own power series, sharing one :class:`VirtualClock`.
+
+    Parameters
+    ----------
+    powers : sequence of (ts [s], power [W])
+        What each device's chip sees (read between the given times by ``pvdata.resample``):
+        a measured series, a neighbour built from its clouds, or what a cheat feeds its
+        sensor.
+    capacities_w : sequence of float [W]
+        Each device's size (chooses its INA219 preset).
+    directory, settings, post, start, seed, bus_volts
+        As for :func:`make_fleet`.
+
+    Returns
+    -------
+    clock : VirtualClock
+    devices : list of VirtualDevice
+    """
     clock = VirtualClock(start)
-    devices = []
-    for i in range(n):
-        ts_i, p_i = pvdata.miner_series(
-            ts, power, reference_w, capacities_w[i], noise=noise, offset_s=offsets_s[i], rng=rng
-        )
-        devices.append(
-            VirtualDevice(
-                i,
-                device_key(seed, i),
-                ts_i,
-                p_i,
-                capacities_w[i],
-                os.path.join(str(directory), "device-%d" % i),
-                clock,
-                post,
-                settings,
-                bus_volts,
-            )
-        )
+    devices = [
+        VirtualDevice(i, device_key(seed, i), ts_i, p_i, capacities_w[i],
+                      os.path.join(str(directory), "device-%d" % i), clock, post, settings, bus_volts)
+        for i, (ts_i, p_i) in enumerate(powers)
+    ]
     return clock, devices
 
 

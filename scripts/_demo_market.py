@@ -22,12 +22,12 @@ def _sign(priv, chain, storage, *statement):
     return bytes.fromhex(meter.sign_statement(priv, chain.chain_id, storage.address, *statement)["signature"][2:])
 
 
-def deliver_surplus(chain, system, miners, admitted, start, fleet_seed):
-    """Each miner sells a share of each day's measured energy, day 1 to node 1, day 2 to node 2."""
+def deliver_surplus(chain, system, miners, sellers, start, fleet_seed):
+    """Each of the first ``sellers`` miners sells a share of each day's measured energy, day 1 to node 1, day 2 to node 2."""
     storage, sbt, registry = system["storage"], system["sbt"], system["registry"]
-    click.echo(f"== every miner sells {SURPLUS_BPS / 100:.0f} % of each day's generation into a storage node")
+    click.echo(f"== the honest miners each sell {SURPLUS_BPS / 100:.0f} % of each day's generation into a storage node")
     deliveries = {}  # token -> [(key, loss_bps)]
-    for i in range(admitted):
+    for i in range(sellers):
         device_priv = simulator.device_key(fleet_seed, i)
         device = "0x" + secp256k1.address(secp256k1.public_key(device_priv)).hex()
         token = sbt.token_of_device(device)
@@ -174,7 +174,7 @@ def show_parity(system):
     return parity.holds
 
 
-def run_market(chain, system, members, miners, admitted, start, fleet_seed, buyer, ballot):
+def run_market(chain, system, members, miners, sellers, start, fleet_seed, buyer, ballot):
     """The chapter; `ballot(dao, members, calls, description)` runs and prints one proposal."""
     storage = system["storage"]
     click.echo("== the DAO registers two storage nodes")
@@ -186,7 +186,7 @@ def run_market(chain, system, members, miners, admitted, start, fleet_seed, buye
     for n in market.get_nodes(storage):
         click.echo(f"  node {n.node}: meter {n.meter[:10]}, {n.capacity_mwh / 1e6:.0f} kWh at "
                    f"{n.lat_udeg / 1e6:.4f}, {n.lon_udeg / 1e6:.4f}")
-    deliveries = deliver_surplus(chain, system, miners, admitted, start, fleet_seed)
+    deliveries = deliver_surplus(chain, system, miners, sellers, start, fleet_seed)
     pay_for_energy(chain, system, members, miners, deliveries, ballot)
     trade_and_take_out(chain, system, members, miners, buyer, ballot)
     return show_parity(system)

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import click
+import numpy as np
 import requests
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
@@ -20,7 +21,7 @@ from eth_utils import to_checksum_address
 from greenminer import enroll as device_enroll
 from greenminer.net import HttpNet
 
-from offchain import enroll, gateway, indexer, oracle, pvdata, simulator, store
+from offchain import authenticity, enroll, gateway, indexer, oracle, pvdata, simulator, store
 from offchain.governance import call, run_ballot, state_name
 
 from ._demo_market import run_market
@@ -30,15 +31,45 @@ HOURS = 48  # simulated hours of measurements
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among four miners to see
 FLEET_SEED = 0  # device keys: simulator.device_key(FLEET_SEED, i)
 
-# Five would-be miners near NREL's SERF site (Golden, CO): capacity [W], lat/lon [µdeg].
-# Small panels read by an INA219 board; the fifth claims a power plant on a garage roof.
+# Seven would-be miners near NREL's SERF site (Golden, CO): capacity [W], lat/lon [µdeg], panel
+# tilt and azimuth [deg], and what feeds their sensor. Small panels read by an INA219 board.
+# Four are honest: the sky SERF East measured, on their own roofs. Two cheat in ways no
+# application shows: one feeds its sensor a copy of miner 1's output, one a drawn clear-sky
+# curve. The last claims a power plant on a garage roof.
 APPLICANTS = [
-    (36, 39_742_000, -105_178_000),
-    (30, 39_745_500, -105_170_100),
-    (24, 39_738_200, -105_190_400),
-    (20, 39_750_900, -105_181_700),
-    (900_000, 39_741_000, -105_175_000),
+    (36, 39_742_000, -105_178_000, 30, 180, "honest"),
+    (30, 39_745_500, -105_170_100, 20, 150, "honest"),
+    (24, 39_738_200, -105_190_400, 35, 210, "honest"),
+    (20, 39_750_900, -105_181_700, 15, 170, "honest"),
+    (30, 39_747_300, -105_174_200, 30, 180, "cheat: copies miner 1"),
+    (30, 39_735_600, -105_168_800, 30, 180, "cheat: a drawn clear-sky curve"),
+    (900_000, 39_741_000, -105_175_000, 30, 180, "implausible"),
 ]
+HONEST = sum(role == "honest" for *_, role in APPLICANTS)
+PLAUSIBLE = len(APPLICANTS) - 1
+PILOT_REFERENCE_KWH = 1  # [kWh] an hour's energy that earns the whole emission: the pilot's scale
+
+
+def sensor_inputs(start, hours):
+    """What each plausible applicant's chip sees, ``(ts [s], power [W])``: the clouds SERF East
+    measured (its clear-sky index, replayed in its own season) on each honest roof, with 4 %
+    slow noise of its own; the copy and the drawn curve of the cheats."""
+    ts0, power, site = pvdata.read_serf_east("15min")
+    shift = start - int(ts0[0])  # the series' first day, a whole number of years later
+    serf = pvdata.MeasuredSystem((ts0, power, site), span=(int(ts0[0]) - 3600, int(ts0[0]) + (hours + 3) * 3600))
+    t = np.arange(start - 3600, start + (hours + 2) * 3600, 60.0)
+    rng = np.random.default_rng(FLEET_SEED)
+    out = []
+    for capacity, lat, lon, tilt, azimuth, role in APPLICANTS[:PLAUSIBLE]:
+        clear = pvdata.clear_power(lat / 1e6, lon / 1e6, capacity, t, tilt, azimuth)
+        if role == "honest":
+            p = pvdata.reoriented(serf.index_at(t - shift), clear, pvdata.ar1_noise(t.size, 0.04, 0.98, rng))
+        elif role == "cheat: copies miner 1":
+            p = pvdata.copied(t, out[0][1], t, 0, capacity / APPLICANTS[0][0], 0.01 * rng.standard_normal(t.size))
+        else:
+            p = clear
+        out.append((t, np.clip(p, 0.0, capacity)))
+    return out
 
 
 def ballot(dao, members, calls, description, against=()):
@@ -74,24 +105,28 @@ class BackgroundGateway:
 
 def admit_miners(system, members, miners):
     dao, sbt = system["dao"], system["sbt"]
-    click.echo("== five miners apply, each with its device's enrollment naming the miner's wallet")
+    click.echo(f"== {len(APPLICANTS)} miners apply, each with its device's enrollment naming the miner's wallet")
     app_ids = []
-    for i, (miner, (capacity, lat, lon)) in enumerate(zip(miners, APPLICANTS)):
+    for i, (miner, (capacity, lat, lon, tilt, azimuth, _)) in enumerate(zip(miners, APPLICANTS)):
         # what the board writes to its flash (enrollment.json): its total, now, signed for this wallet
         signed = device_enroll.sign_enrollment(simulator.device_key(FLEET_SEED, i), chain.chain_id, sbt.address,
                                                miner.address, 0, chain.blocks.head.timestamp)
         e = enroll.parse_enrollment(signed, chain.chain_id, sbt.address)
-        tx = sbt.apply(*e.apply_args(capacity, lat, lon, 30, 180, f"ipfs://demo-miner-{i}"), sender=miner)
+        tx = sbt.apply(*e.apply_args(capacity, lat, lon, tilt, azimuth, f"ipfs://demo-miner-{i}"), sender=miner)
         app_ids.append(tx.decode_logs(sbt.Applied)[0].application_id)
-        click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {e.device[:10]} {capacity:g} W")
+        click.echo(f"  application {app_ids[-1]}: {miner.address[:10]} device {e.device[:10]} {capacity:g} W, "
+                   f"tilt {tilt}°, azimuth {azimuth}°")
 
-    click.echo("== the DAO votes")
-    ballot(dao, members, [call(sbt.approve_application, a) for a in app_ids[:4]], "admit miners 1-4")
-    ballot(dao, members, [call(sbt.reject_application, app_ids[4], "900 kWp is not a small rooftop")],
-           "reject application 5: capacity implausible")
+    click.echo("== the DAO votes (it cannot see which plausible applicant will cheat)")
+    ballot(dao, members, [call(sbt.approve_application, a) for a in app_ids[:PLAUSIBLE]],
+           f"admit miners 1-{PLAUSIBLE}")
+    ballot(dao, members, [call(sbt.reject_application, app_ids[PLAUSIBLE], "900 kWp is not a small rooftop")],
+           f"reject application {PLAUSIBLE + 1}: capacity implausible")
     ballot(dao, members, [call(dao.set_parameter, "quorum_bps", 10_000)], "require unanimity", against=members[1:])
-    ballot(dao, members, [call(system["keys"].set_lottery_k, LOTTERY_K)],
-           f"pilot lottery odds: one draw in {LOTTERY_K} wins")
+    rewards = system["rewards"]
+    pilot = authenticity.get_scoring_params(rewards)._replace(reference_kwh=PILOT_REFERENCE_KWH)
+    ballot(dao, members, [call(system["keys"].set_lottery_k, LOTTERY_K), call(rewards.set_scoring_params, pilot)],
+           f"pilot: one draw in {LOTTERY_K} wins; {PILOT_REFERENCE_KWH} kWh an hour earns the whole emission")
     for miner, app_id in zip(miners, app_ids):
         app = sbt.applications(app_id)
         if app.status == 2:
@@ -116,14 +151,13 @@ def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
     start = pvdata.next_same_day(series_start, chain.pending_timestamp + EPOCH_SECONDS)
     chain.pending_timestamp = start
     chain.mine()
-    clock, fleet = simulator.make_fleet(
-        admitted, workdir / "devices", settings, HttpNet(requests.Session(), gw.url).post, start,
-        capacities_w=[c for c, _, _ in APPLICANTS[:admitted]], seed=FLEET_SEED,
+    clock, fleet = simulator.make_devices(
+        sensor_inputs(start, HOURS)[:admitted], [a[0] for a in APPLICANTS[:admitted]], workdir / "devices",
+        settings, HttpNet(requests.Session(), gw.url).post, start, seed=FLEET_SEED,
     )
     first_epoch = (start - registry.genesis()) // EPOCH_SECONDS
     contracts = oracle.Contracts(system["keys"], system["rewards"], registry, sbt)
     engine = oracle.Oracle(contracts, oracle_account, conn, workdir / "oracle", from_epoch=first_epoch)
-    paid = {}
     try:
         for hour in range(HOURS):
             epoch_end = start + EPOCH_SECONDS * (hour + 1)
@@ -135,7 +169,7 @@ def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
             chain.pending_timestamp = epoch_end + registry.grace_period() + 1
             chain.mine()
             oracle.run(engine, once=True, mine=chain.mine)
-            claim_rewards(system, engine, first_epoch + hour, miners, paid)
+            claim_rewards(system, engine, first_epoch + hour, miners)
             if hour % 12 == 11:
                 counts = store.read_queue_counts(conn)
                 click.echo(f"  hour {hour + 1:2}: gateway outcomes so far {dict(counts)}")
@@ -146,11 +180,11 @@ def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
                    f"{answer.json().get('error', answer.text)}")
     finally:
         gw.stop()
-    show_rewards(system, paid, miners)
+    show_rewards(system, engine, range(first_epoch, first_epoch + HOURS), fleet)
     return conn, fleet, start
 
 
-def claim_rewards(system, engine, epoch, miners, paid):
+def claim_rewards(system, engine, epoch, miners):
     """Every winner of the epoch claims with the published proof and ECDH point."""
     rewards, sbt = system["rewards"], system["sbt"]
     table = oracle.read_table(oracle.table_path(engine.folder, epoch))
@@ -165,20 +199,40 @@ def claim_rewards(system, engine, epoch, miners, paid):
         claimer = next(m for m in miners if m.address == owner)
         rewards.claim(epoch, row.token_id, row.amount, row.a_bps, row.q_bps, row.v_mwh, row.proof,
                       *row.point, sender=claimer)
-        paid.setdefault(row.token_id, []).append((epoch, row.amount, row.a_bps, row.q_bps, row.v_mwh))
         click.echo(f"  epoch {epoch}: token {row.token_id} wins (seed 0 of {table.k}; N = {row.n}, "
                    f"a {row.a_bps / 100:.1f} %, q {row.q_bps / 100:.1f} %, v {row.v_mwh / 1000:.1f} Wh) "
                    f"and claims {row.amount / 10**18:.2f} DECA")
 
 
-def show_rewards(system, paid, miners):
-    deca, dao = system["deca"], system["dao"]
-    click.echo("== rewards")
-    for token_id, wins in sorted(paid.items()):
-        owner = system["sbt"].ownerOf(token_id)
-        click.echo(f"  token {token_id}: {len(wins)} wins, {deca.balanceOf(owner) / 10**18:.2f} DECA held by {owner[:10]}")
-    click.echo(f"  DAO vault: {deca.balanceOf(dao) / 10**18:.2f} DECA (the emission not won); "
+def show_rewards(system, engine, epochs, fleet):
+    """Honest and cheating miners side by side, from the oracle's published tables."""
+    deca, dao, sbt = system["deca"], system["dao"], system["sbt"]
+    rows = {}  # token -> its rows of the epochs
+    for epoch in epochs:
+        for row in oracle.read_table(oracle.table_path(engine.folder, epoch)).rows:
+            rows.setdefault(row.token_id, []).append(row)
+    click.echo("== rewards: honest and cheating miners side by side (48 hourly tables)")
+    click.echo(f"  {'token':>5} {'miner':32} {'booked Wh':>9} {'credited':>8} {'a, sunny':>8} {'wins':>4} "
+               f"{'DECA':>8}  why a < 1")
+    for device in fleet:
+        token = sbt.token_of_device(to_checksum_address(device.address))
+        mine = rows.get(token, [])
+        sunny = [r for r in mine if r.v_mwh > 0]
+        a = sum(r.a * r.v_mwh for r in sunny) / max(1, sum(r.v_mwh for r in sunny))
+        flags = {name for r in sunny for name in _failed_checks(r.checks)}
+        click.echo(f"  {token:5} {APPLICANTS[device.index][5]:32} {sum(r.energy_mwh for r in mine) / 1000:9.1f} "
+                   f"{sum(r.v_mwh for r in mine) / 1000:8.1f} {a:8.2f} {sum(r.winner for r in mine):4} "
+                   f"{deca.balanceOf(sbt.ownerOf(token)) / 10**18:8.2f}  {', '.join(sorted(flags)) or '-'}")
+    click.echo(f"  DAO vault: {deca.balanceOf(dao) / 10**18:.2f} DECA (the emission not earned); "
                f"supply {deca.totalSupply() / 10**18:.2f} DECA")
+
+
+def _failed_checks(checks):
+    """Names of the checks that lowered a row's authenticity."""
+    flags = {"bound": not checks["bound"], "copy": checks["copy"], "no weather": checks["smooth"],
+             "lone": checks["lone"]}
+    flags.update({name: checks[name] < 1 for name in ("scale", "weather", "shape")})
+    return [name for name, failed in flags.items() if failed]
 
 
 def show_index(system, conn, fleet):
@@ -209,7 +263,7 @@ def cli():
     logger.set_level("WARNING")  # the story, not every confirmation
     test = accounts.test_accounts
     deployer, members, miners, relayer, oracle_account, buyer = (
-        test[0], [test[1], test[2], test[3]], [test[4 + i] for i in range(5)], test[9], test[10], test[11]
+        test[0], [test[1], test[2], test[3]], [test[12 + i] for i in range(len(APPLICANTS))], test[9], test[10], test[11]
     )
     workdir = Path(project.path) / "var" / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
@@ -227,5 +281,5 @@ def cli():
     differences = show_index(system, conn, fleet)
     if differences:
         raise click.ClickException("the index does not match the chain")
-    if not run_market(chain, system, members, miners, admitted, start, FLEET_SEED, buyer, ballot):
+    if not run_market(chain, system, members, miners, HONEST, start, FLEET_SEED, buyer, ballot):
         raise click.ClickException("the storage nodes and the ENERGY supply are out of parity")
