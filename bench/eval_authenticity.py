@@ -61,12 +61,12 @@ import time
 import zlib
 
 import numpy as np
+from greenminer.protocol import EPOCH_SECONDS
 
 from offchain import authenticity, pogg, pvbound, pvdata
 
 EMISSION = 100 * 10**18  # [DECA wei] per epoch
 PERIOD_S = 300  # [s] one reading every 5 minutes
-EPOCH_S = 3600  # [s]
 N_EPOCHS = 120  # [epochs] 5 days per scenario
 WIND_KM_PER_MIN = 0.6  # [km/min] clouds travel west to east at 36 km/h
 MAX_LAG_S = 600  # [s]
@@ -123,7 +123,7 @@ def _rng(*key):
 
 def _noise(name, genesis, sigma, rho=0.9):
     """AR(1) relative noise on the scenario's 5-min grid (and a day either side), as a function of t."""
-    grid = np.arange(genesis - 86400, genesis + N_EPOCHS * EPOCH_S + 86400, PERIOD_S, dtype=float)
+    grid = np.arange(genesis - 86400, genesis + N_EPOCHS * EPOCH_SECONDS + 86400, PERIOD_S, dtype=float)
     x = pvdata.ar1_noise(grid.size, sigma, rho, _rng(name, "noise"))
     return lambda t: np.interp(np.asarray(t, dtype=float), grid, x)
 
@@ -153,7 +153,7 @@ def population(scenario):
     """Miners, genesis [s] and the real sources of a scenario (``SCENARIOS``)."""
     spec = SCENARIOS[scenario]
     genesis = spec["genesis"]
-    span = (genesis - spec["replay_back_s"] - 86400, genesis + (N_EPOCHS + 24) * EPOCH_S)
+    span = (genesis - spec["replay_back_s"] - 86400, genesis + (N_EPOCHS + 24) * EPOCH_SECONDS)
     reals = [pvdata.MeasuredSystem(r(), c, span) for r, c in spec["reals"]]
     centre = (reals[0].lat, reals[0].lon)
     miners = []
@@ -317,7 +317,7 @@ SCENARIOS = {
 def readings(miner, genesis, power=None):
     """A miner's epochs: reading times and powers ``(E, 12)``, counts and booked energy ``(E,)``."""
     rng = _rng(miner.name, "device")
-    ts = pvdata.sample_times(genesis, genesis + N_EPOCHS * EPOCH_S, PERIOD_S, JITTER_S, rng)
+    ts = pvdata.sample_times(genesis, genesis + N_EPOCHS * EPOCH_SECONDS, PERIOD_S, JITTER_S, rng)
     p_w = (power or miner.power)(ts - miner.skew_s)
     keep = ~pvdata.missed(ts.size, miner.miss, rng)
     ts, p_mw = ts[keep], np.rint(p_w[keep] * 1000.0).astype(np.int64)

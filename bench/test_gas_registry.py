@@ -95,9 +95,9 @@ def fixed_gas(chain, tx):
     return calldata + logs
 
 
-def admit_all(chain, sbt, dao, miner, keys):
-    for k in keys:
-        send_application(chain, sbt, miner, k, CAPACITY_W, 48_000_000, 11_000_000, "ipfs://bench")
+def admit_all(chain, sbt, dao, miner, keys, genesis):
+    for k in keys:  # enrolled at genesis: the first batch continues from there
+        send_application(chain, sbt, miner, k, CAPACITY_W, 48_000_000, 11_000_000, "ipfs://bench", start_time=genesis)
         sbt.approve_application(sbt.application_count(), sender=dao)
 
 
@@ -116,8 +116,8 @@ def test_gas_registry_vs_naive(project, accounts, chain):
     for name, n in SCENARIOS:
         keys = ["0x%064x" % (next_key + i) for i in range(n)]
         next_key += n
-        admit_all(chain, sbt, dao, miner, keys)
-        admit_all(chain, naive_sbt, dao, miner, keys)
+        admit_all(chain, sbt, dao, miner, keys, genesis)
+        admit_all(chain, naive_sbt, dao, miner, keys, genesis)
         fleets[name] = (Fleet(registry, keys, chain, genesis), Fleet(naive, keys, chain, genesis))
 
     gas = {name: {"first": None, "block": [], "naive": [], "fixed": []} for name, _ in SCENARIOS}

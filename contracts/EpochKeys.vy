@@ -32,6 +32,7 @@
 from snekmate.auth import ownable as ow
 
 from . import lottery
+import secp256k1
 
 initializes: ow
 
@@ -150,7 +151,7 @@ def commit(epoch: uint64, pk_x: uint256, pk_y: uint256):
     window_end: uint256 = self._epoch_end(epoch) + staticcall IMeasurementRegistry(REGISTRY).grace_period()
     assert block.timestamp >= window_end, "keys: window open"
     assert self._keys[epoch].meta == 0, "keys: already committed"
-    assert lottery._on_curve(pk_x, pk_y), "keys: bad key"
+    assert secp256k1._on_curve(pk_x, pk_y), "keys: bad key"
     extcall IMeasurementRegistry(REGISTRY).close_epoch(epoch)
     # block.number < 2**64 and B, K within their widths (setters)
     self._keys[epoch] = EpochKey(
@@ -177,8 +178,8 @@ def reveal(epoch: uint64, sk: uint256):
     assert block.number >= h + delay, "keys: too early"
     assert block.number <= h + BLOCKHASH_WINDOW, "keys: too late"
     pk: address = lottery._address_of(self._keys[epoch].x, self._keys[epoch].y)
-    assert sk != 0 and sk < lottery.SECP256K1_N, "keys: wrong key"
-    assert lottery._is_multiple(sk, lottery.SECP256K1_GX, lottery.SECP256K1_GY, pk), "keys: wrong key"
+    assert sk != 0 and sk < secp256k1.SECP256K1_N, "keys: wrong key"
+    assert lottery._is_multiple(sk, secp256k1.SECP256K1_GX, secp256k1.SECP256K1_GY, pk), "keys: wrong key"
 
     # a fixed array and a slice of its encoding: 4k gas less than a DynArray
     hashes: bytes32[MAX_REVEAL_DELAY] = empty(bytes32[MAX_REVEAL_DELAY])

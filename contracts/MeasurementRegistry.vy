@@ -40,6 +40,8 @@
 from snekmate.auth import ownable as ow
 from snekmate.utils import eip712_domain_separator as eip712
 
+import secp256k1
+
 initializes: ow
 initializes: eip712
 
@@ -109,9 +111,6 @@ MWH_TO_MW_S_BPS: constant(uint256) = EPOCH_SECONDS * MAX_BPS
 
 # hardware status in MinerSBT
 ACTIVE: constant(uint8) = 1
-
-# low-s bound (secp256k1 n / 2), as snekmate's ecdsa `_MALLEABILITY_THRESHOLD`
-SECP256K1_HALF_N: constant(uint256) = 57_896_044_618_658_097_711_785_492_504_343_953_926_418_782_139_537_452_191_302_581_570_759_080_747_168
 
 BATCH_TYPEHASH: constant(bytes32) = keccak256(
     "Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash,bytes32 prevBatch,uint256 powNonce)"
@@ -541,7 +540,7 @@ def _check(b: SignedBatch, p: Params) -> (String[MAX_REASON], Verdict):
         return "registry: device not active", v
 
     v.digest = self._digest(b)
-    if not self._signed_by(v.digest, b.v, b.r, b.s, b.device):
+    if secp256k1._recover_vrs(v.digest, convert(b.v, uint256), convert(b.r, uint256), convert(b.s, uint256)) != b.device:
         return "registry: bad signature", v
 
     st: uint256 = self._state[b.device]
@@ -721,20 +720,6 @@ def _digest(b: SignedBatch) -> bytes32:
         abi_encode(BATCH_TYPEHASH, b.device, b.epoch, b.seq, readings_hash, b.prev_batch, b.pow_nonce)
     )
     return eip712._hash_typed_data_v4(struct_hash)
-
-
-@internal
-@pure
-def _signed_by(digest: bytes32, v: uint8, r: bytes32, s: bytes32, signer: address) -> bool:
-    """
-    @dev ecrecover with v in {27, 28} and low s. Not snekmate's ecdsa
-         `_recover_vrs`, which reverts: a batch of many must skip instead.
-    """
-    if v != 27 and v != 28:
-        return False
-    if convert(s, uint256) > SECP256K1_HALF_N:
-        return False
-    return ecrecover(digest, v, r, s) == signer
 
 
 @internal

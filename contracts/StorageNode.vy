@@ -33,6 +33,8 @@ from snekmate.auth import ownable as ow
 from snekmate.utils import eip712_domain_separator as eip712
 from ethereum.ercs import IERC20
 
+import secp256k1
+
 initializes: ow
 initializes: eip712
 
@@ -107,7 +109,6 @@ MAX_KEYS: constant(uint256) = 32  # deliveries per payment request
 MAX_REQUEST_WINDOW: constant(uint256) = 30 * 86_400  # [s] longest time a node has to fill
 MAX_LAT_UDEG: constant(int32) = 90_000_000  # 90 degrees
 MAX_LON_UDEG: constant(int32) = 180_000_000  # 180 degrees
-SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 MASK_32: constant(uint256) = 2**32 - 1
 MASK_64: constant(uint256) = 2**64 - 1
 MASK_128: constant(uint256) = 2**128 - 1
@@ -674,11 +675,6 @@ def _signer(digest: bytes32, signature: Bytes[65]) -> address:
     @dev The signer of `digest` (r ‖ s ‖ v, v in {27, 28}, low s); reverts
          with this contract's reason on a malformed signature.
     """
-    assert len(signature) == 65, "storage: bad signature"
-    r: uint256 = extract32(signature, 0, output_type=uint256)
-    s: uint256 = extract32(signature, 32, output_type=uint256)
-    v: uint256 = convert(slice(signature, 64, 1), uint256)
-    assert (v == 27 or v == 28) and s <= SECP256K1_HALF_N, "storage: bad signature"
-    signer: address = ecrecover(digest, v, r, s)
+    signer: address = secp256k1._recover(digest, signature)
     assert signer != empty(address), "storage: bad signature"
     return signer

@@ -22,6 +22,8 @@
         `ape compile --force`.
 """
 
+import secp256k1
+
 interface IMinerSBT:
     def device_pubkey(token_id: uint256) -> (uint256, uint256): view
     def device_of(token_id: uint256) -> address: view
@@ -30,13 +32,6 @@ interface IMeasurementRegistry:
     def legal_count(device: address, epoch: uint64) -> uint256: view
 
 
-# secp256k1 (SEC 2): field prime p = 2**256 − 2**32 − 977, group order n
-# (0xFFFF…FFFE BAAEDCE6 AF48A03B BFD25E8C D0364141), generator G
-# (0x79BE667E…16F81798, 0x483ADA77…FB10D4B8; G.y is even)
-SECP256K1_P: constant(uint256) = 115792089237316195423570985008687907853269984665640564039457584007908834671663
-SECP256K1_N: constant(uint256) = 115792089237316195423570985008687907852837564279074904382605163141518161494337
-SECP256K1_GX: constant(uint256) = 55066263022277343669578718895168534326250603453777594175500187360389116729240
-SECP256K1_GY: constant(uint256) = 32670510020758816978083085130507043184471273380659243275938904335757337482424
 MODEXP: constant(address) = 0x0000000000000000000000000000000000000005  # EIP-198 precompile
 
 
@@ -62,7 +57,7 @@ def _wins(
          point ecrecover rebuilds from px and py's parity.
     @param sk_inv SK_e⁻¹ mod n (`_inverse`).
     """
-    if not self._on_curve(px, py):
+    if not secp256k1._on_curve(px, py):
         return False
     device: address = staticcall IMinerSBT(sbt).device_of(token_id)
     if not self._is_multiple(sk_inv, px, py, device):
@@ -85,8 +80,8 @@ def _inverse(k: uint256) -> uint256:
             convert(32, bytes32),  # length of the exponent
             convert(32, bytes32),  # length of the modulus
             convert(k, bytes32),
-            convert(SECP256K1_N - 2, bytes32),
-            convert(SECP256K1_N, bytes32),
+            convert(secp256k1.SECP256K1_N - 2, bytes32),
+            convert(secp256k1.SECP256K1_N, bytes32),
         ),
         max_outsize=32,
         is_static_call=True,
@@ -114,7 +109,7 @@ def _is_multiple(k: uint256, px: uint256, py: uint256, q: address) -> bool:
     """
     @dev Whether k·P has the address q (P = (px, py) a curve point).
     """
-    recovered: address = ecrecover(empty(bytes32), 27 + (py & 1), px, uint256_mulmod(px, k, SECP256K1_N))
+    recovered: address = ecrecover(empty(bytes32), 27 + (py & 1), px, uint256_mulmod(px, k, secp256k1.SECP256K1_N))
     return recovered != empty(address) and recovered == q
 
 
@@ -124,7 +119,7 @@ def _seed(x: uint256, n: uint256, entropy: bytes32, k: uint256) -> uint256:
     """
     @dev SEED = uint256(sha256(bytes32((x·n) mod p) ‖ entropy)) mod k (DESIGN §5).
     """
-    word: uint256 = uint256_mulmod(x, n, SECP256K1_P)
+    word: uint256 = uint256_mulmod(x, n, secp256k1.SECP256K1_P)
     return convert(sha256(concat(convert(word, bytes32), entropy)), uint256) % k
 
 
@@ -137,14 +132,3 @@ def _address_of(x: uint256, y: uint256) -> address:
     return convert(convert(keccak256(concat(convert(x, bytes32), convert(y, bytes32))), uint256) & (2**160 - 1), address)
 
 
-@internal
-@pure
-def _on_curve(x: uint256, y: uint256) -> bool:
-    """
-    @dev y² = x³ + 7 (mod p), both coordinates reduced.
-    """
-    if x >= SECP256K1_P or y >= SECP256K1_P:
-        return False
-    lhs: uint256 = uint256_mulmod(y, y, SECP256K1_P)
-    rhs: uint256 = uint256_addmod(uint256_mulmod(uint256_mulmod(x, x, SECP256K1_P), x, SECP256K1_P), 7, SECP256K1_P)
-    return lhs == rhs

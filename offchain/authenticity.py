@@ -24,14 +24,12 @@ each kind of fake fails and what remains trusted: ``docs/authenticity.md``.
 from typing import NamedTuple
 
 import numpy as np
+from greenminer.protocol import EPOCH_SECONDS, MAX_READINGS, SAMPLE_SECONDS
 
 from offchain import pvbound
 
-SLOT_S = 300  # [s] one reading slot
-SLOTS = 12  # slots per epoch
 COPY_CANDIDATES = 4  # older neighbours a series is compared with for copying, the nearest
 CONSENSUS_VOUCHERS = 6  # vouchers a consensus takes, the nearest
-EPOCH_S = 3_600  # [s]
 
 
 class ScoringParams(NamedTuple):
@@ -87,15 +85,15 @@ def tolerant_clear_sky(lat, lon, capacity_w, epoch_start, skew_s, **kwargs):
 
     Returns
     -------
-    ndarray of float, shape ``(M, SLOTS + 1)`` [mW]
-        At the slot boundaries ``epoch_start + 300 s · j``, ``j = 0 .. SLOTS``.
+    ndarray of float, shape ``(M, MAX_READINGS + 1)`` [mW]
+        At the slot boundaries ``epoch_start + 300 s · j``, ``j = 0 .. MAX_READINGS``.
     """
-    h = int(np.ceil(skew_s / SLOT_S))
-    grid = epoch_start + SLOT_S * np.arange(-h, SLOTS + 1 + h, dtype=float)
+    h = int(np.ceil(skew_s / SAMPLE_SECONDS))
+    grid = epoch_start + SAMPLE_SECONDS * np.arange(-h, MAX_READINGS + 1 + h, dtype=float)
     clear = pvbound.clear_sky_power(lat, lon, capacity_w, grid, **kwargs)
-    out = clear[:, h:h + SLOTS + 1].copy()
+    out = clear[:, h:h + MAX_READINGS + 1].copy()
     for d in range(1, h + 1):
-        out = np.fmax(out, np.fmax(clear[:, h - d:h - d + SLOTS + 1], clear[:, h + d:h + d + SLOTS + 1]))
+        out = np.fmax(out, np.fmax(clear[:, h - d:h - d + MAX_READINGS + 1], clear[:, h + d:h + d + MAX_READINGS + 1]))
     return out
 
 
@@ -105,7 +103,7 @@ def at_times(tolerant, ts, epoch_start):
 
     Parameters
     ----------
-    tolerant : ndarray, shape ``(M, SLOTS + 1)`` [mW]
+    tolerant : ndarray, shape ``(M, MAX_READINGS + 1)`` [mW]
         ``tolerant_clear_sky``.
     ts : ndarray, shape ``(M, S)`` [s]
         NaN for none.
@@ -116,7 +114,7 @@ def at_times(tolerant, ts, epoch_start):
     ndarray, shape ``(M, S)`` [mW]
         NaN where ``ts`` is NaN.
     """
-    g = np.clip(np.floor((np.nan_to_num(ts, nan=epoch_start) - epoch_start) / SLOT_S), 0, SLOTS - 1).astype(np.int64)
+    g = np.clip(np.floor((np.nan_to_num(ts, nan=epoch_start) - epoch_start) / SAMPLE_SECONDS), 0, MAX_READINGS - 1).astype(np.int64)
     value = np.fmax(np.take_along_axis(tolerant, g, axis=1), np.take_along_axis(tolerant, g + 1, axis=1))
     return np.where(np.isfinite(ts), value, np.nan)
 
@@ -128,7 +126,7 @@ def credited_energy(energy_mwh, tolerant_mw, margin):
     ----------
     energy_mwh : array_like of int, shape ``(M,)`` [mWh]
         Booked energy of the epoch (the index's).
-    tolerant_mw : ndarray, shape ``(M, SLOTS + 1)`` [mW]
+    tolerant_mw : ndarray, shape ``(M, MAX_READINGS + 1)`` [mW]
         ``tolerant_clear_sky`` at the slot boundaries; each slot counts the larger of its
         two ends.
     margin : float [1]
@@ -140,7 +138,7 @@ def credited_energy(energy_mwh, tolerant_mw, margin):
     """
     e = np.clip(np.asarray(energy_mwh, dtype=np.int64), 0, None)
     slots = np.fmax(tolerant_mw[:, :-1], tolerant_mw[:, 1:])
-    cap = np.floor(margin * np.nansum(slots, axis=1) * (SLOT_S / EPOCH_S)).astype(np.int64)
+    cap = np.floor(margin * np.nansum(slots, axis=1) * (SAMPLE_SECONDS / EPOCH_SECONDS)).astype(np.int64)
     return np.minimum(e, cap)
 
 
@@ -163,7 +161,7 @@ def clear_energy(lat, lon, capacity_w, tilt, azimuth, epoch_starts, **kwargs):
     ndarray of float, shape ``(M, E)`` [mWh]
     """
     starts = np.asarray(epoch_starts, dtype=float)
-    times = np.stack([starts + EPOCH_S / 4, starts + 3 * EPOCH_S / 4], axis=1).ravel()
+    times = np.stack([starts + EPOCH_SECONDS / 4, starts + 3 * EPOCH_SECONDS / 4], axis=1).ravel()
     power = pvbound.clear_sky_power(lat, lon, capacity_w, times, tilt=tilt, azimuth=azimuth, **kwargs)
     return power.reshape(power.shape[0], starts.shape[0], 2).mean(axis=2)
 
@@ -223,7 +221,7 @@ class ClearEnergyCache:
             for n, c in enumerate(cols):
                 self.epochs[starts[c]][pos[rows]] = fresh[:, n]
         newest = max(starts, default=0.0)
-        for start in [s for s in self.epochs if s < newest - self.keep * EPOCH_S]:
+        for start in [s for s in self.epochs if s < newest - self.keep * EPOCH_SECONDS]:
             del self.epochs[start]
         return out
 
@@ -591,7 +589,7 @@ def authenticate(inputs, params=ScoringParams(), near=None, cache=None, **bound_
     ts = np.where(np.isfinite(power), np.asarray(inputs.ts, dtype=float), np.nan)
     energy = np.asarray(inputs.energy_mwh, dtype=np.int64)
     n_per_epoch = np.asarray(inputs.n_per_epoch)
-    epoch_start = float(np.nanmin(ts)) // EPOCH_S * EPOCH_S if np.isfinite(ts).any() else 0.0
+    epoch_start = float(np.nanmin(ts)) // EPOCH_SECONDS * EPOCH_SECONDS if np.isfinite(ts).any() else 0.0
 
     tilt = np.asarray(inputs.tilt, dtype=float)
     azimuth = np.asarray(inputs.azimuth, dtype=float)
@@ -605,7 +603,7 @@ def authenticate(inputs, params=ScoringParams(), near=None, cache=None, **bound_
 
     # the check span: clear-sky index of each epoch on the declared plane
     span = min(int(p.check_epochs), energy.shape[1])
-    starts = epoch_start + EPOCH_S * np.arange(1 - span, 1)
+    starts = epoch_start + EPOCH_SECONDS * np.arange(1 - span, 1)
     energy_of = clear_energy if cache is None else cache.get
     expected = energy_of(lat, lon, cap, tilt, azimuth, starts, **bound_kwargs).astype(np.float32)
     sunny = expected > 0.02 * expected.max(axis=1, initial=0.0)[:, None]
@@ -613,7 +611,7 @@ def authenticate(inputs, params=ScoringParams(), near=None, cache=None, **bound_
         kt = np.where(sunny, energy[:, -span:] / np.where(sunny, expected, 1.0), np.nan).astype(np.float32)
     y = (energy[:, -span:] / np.maximum(cap, 1e-9)[:, None]).astype(np.float32)
     active = n_per_epoch[:, -span:] > 0
-    complete = n_per_epoch[:, -span:] >= SLOTS
+    complete = n_per_epoch[:, -span:] >= MAX_READINGS
     if near is None:
         near = find_neighbours(lat, lon, p.radius_m / 1_000.0, int(p.neighbours))
     codes = {}

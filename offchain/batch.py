@@ -12,22 +12,20 @@ from eth_abi import encode as abi_encode
 from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak, to_checksum_address
-
-DOMAIN_NAME = "GreenEnergyMiners"
-DOMAIN_VERSION = "1"
-DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-BATCH_TYPE = (
-    "Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash,"
-    "bytes32 prevBatch,uint256 powNonce)"
+from greenminer.protocol import (
+    BATCH_TYPE,
+    DOMAIN_NAME,
+    DOMAIN_TYPE,
+    DOMAIN_VERSION,
+    EPOCH_SECONDS,
+    UINT64_MAX,
+    UINT128_MAX,
 )
+
 DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
 BATCH_TYPEHASH = keccak(text=BATCH_TYPE)
 
-EPOCH_SECONDS = 3_600
-MAX_READINGS = 12  # one sample every 5 minutes, one batch per hour
 ZERO_HASH = bytes(32)
-UINT64_MAX = 2**64 - 1
-UINT128_MAX = 2**128 - 1
 UINT256_MAX = 2**256 - 1
 # secp256k1 group order; signatures are low-s (s <= n / 2)
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -27,13 +27,10 @@ from typing import NamedTuple
 
 from aiohttp import web
 from eth_utils import to_checksum_address
+from greenminer.protocol import EPOCH_SECONDS, MAX_BPS, MAX_READINGS, UINT64_MAX, UINT128_MAX
 
 from offchain import store
 from offchain.batch import (
-    EPOCH_SECONDS,
-    MAX_READINGS,
-    UINT64_MAX,
-    UINT128_MAX,
     UINT256_MAX,
     Batch,
     as_hex,
@@ -49,7 +46,6 @@ from offchain.batch import (
 log = logging.getLogger(__name__)
 
 ACTIVE = 1  # MinerSBT hardware status
-MAX_BPS = 10_000  # 100 %
 MW_PER_W = 1_000
 MAX_BATCHES_PER_REQUEST = 64  # the registry's submit_many bound
 RELAY_CHUNK = 50  # batches per submit_many transaction

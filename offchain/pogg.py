@@ -39,11 +39,10 @@ from typing import NamedTuple
 import numpy as np
 
 from greenminer import secp256k1
+from greenminer.protocol import MAX_BPS, MAX_READINGS
 
 WINDOW = 168  # [epochs] statistics window W
-MAX_READINGS = 12  # [readings/epoch] one every 5 minutes
 LOTTERY_K = 60  # one winner in K on average
-MAX_BPS = 10_000  # 100 %
 EARTH_RADIUS_KM = 6371.0088  # [km] mean radius (IUGG)
 DEFAULT_RADIUS_KM = 25.0  # [km] neighbours share the weather within a few tens of km
 DEFAULT_NEIGHBOURS = 10  # at most this many neighbours

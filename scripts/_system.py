@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from ape import chain, networks, project
 from ape.exceptions import ContractLogicError
+from greenminer.protocol import EPOCH_SECONDS
 
 from offchain.governance import DEFAULT_DAO_PARAMS
 
@@ -42,7 +43,6 @@ MARKET_PARAMS = {
     "dao_share_bps": 1_000,  # of the DECA added for a payment, minted to the vault
     "price_band_bps": 500,  # a payment is refused when the pool's spot is more than 5 % off the voted price
 }
-EPOCH_SECONDS = 3_600
 
 
 def record_path():

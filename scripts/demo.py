@@ -20,12 +20,13 @@ from ape.logging import logger
 from eth_utils import to_checksum_address
 from greenminer import enroll as device_enroll
 from greenminer.net import HttpNet
+from greenminer.protocol import EPOCH_SECONDS
 
 from offchain import authenticity, enroll, gateway, indexer, oracle, pvdata, simulator, store
 from offchain.governance import call, run_ballot, state_name
 
 from ._demo_market import run_market
-from ._system import EPOCH_SECONDS, MODULES, deploy_system, record_path
+from ._system import MODULES, deploy_system, record_path
 
 HOURS = 48  # simulated hours of measurements
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among four miners to see

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from eth_keys import keys
+from greenminer.protocol import EPOCH_SECONDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,6 @@ from offchain import pogg
 
 P = 2**256 - 2**32 - 977  # secp256k1 field prime
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-EPOCH_S = 3_600
 SAMPLE_S = 300
 
 

@@ -11,23 +11,16 @@ Addresses and 32-byte values are accepted as raw bytes or as ``"0x"`` hex string
 """
 
 from . import keccak as _keccak
+from . import protocol as _protocol
 from . import secp256k1 as _secp256k1
+from .protocol import MAX_READINGS
 
 keccak256 = _keccak.keccak256
 
-MAX_READINGS = 12
-"""Readings per batch, at most (one per 5 minutes over an hour)."""
-
-DOMAIN_NAME = b"GreenEnergyMiners"
-DOMAIN_VERSION = b"1"
-DOMAIN_TYPE = b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-BATCH_TYPE = (b"Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash,"
-              b"bytes32 prevBatch,uint256 powNonce)")
-
-DOMAIN_TYPEHASH = keccak256(DOMAIN_TYPE)
-BATCH_TYPEHASH = keccak256(BATCH_TYPE)
-_NAME_HASH = keccak256(DOMAIN_NAME)
-_VERSION_HASH = keccak256(DOMAIN_VERSION)
+DOMAIN_TYPEHASH = keccak256(_protocol.DOMAIN_TYPE.encode())
+BATCH_TYPEHASH = keccak256(_protocol.BATCH_TYPE.encode())
+_NAME_HASH = keccak256(_protocol.DOMAIN_NAME.encode())
+_VERSION_HASH = keccak256(_protocol.DOMAIN_VERSION.encode())
 
 _U64 = 1 << 64
 _U128 = 1 << 128

@@ -5,8 +5,8 @@ resolution of a trapezoid with integer powers [mW] and durations [s]:
 ``(p0 + p1) / 2 [mW] x dt [s] / 3600 [s/h] = (p0 + p1) x dt / 7200 [mWh]``.
 """
 
-EPOCH_SECONDS = 3600
-MAX_READINGS = 12  # per batch (and so per epoch)
+from .protocol import EPOCH_SECONDS, MAX_READINGS
+
 REMAINDER_PER_MWH = 7200  # remainder units in one mWh
 
 

@@ -15,10 +15,10 @@ Units: time in s since 1970 (UTC), energy in mWh.
 """
 
 from . import batch as _batch
+from . import protocol as _protocol
 from . import secp256k1 as _secp256k1
 
-ENROLLMENT_TYPE = b"Enrollment(address applicant,uint128 startTotal,uint64 startTime)"
-ENROLLMENT_TYPEHASH = _batch.keccak256(ENROLLMENT_TYPE)
+ENROLLMENT_TYPEHASH = _batch.keccak256(_protocol.ENROLLMENT_TYPE.encode())
 
 _U64 = 1 << 64
 _U128 = 1 << 128

@@ -15,11 +15,10 @@ Units: time in s since 1970 (UTC), energy in mWh.
 """
 
 from . import batch as _batch
+from . import protocol as _protocol
 from . import secp256k1 as _secp256k1
 
-STATEMENT_TYPE = (b"MeterStatement(uint256 node,uint256 id,address party,uint64 periodStart,"
-                  b"uint64 periodEnd,uint128 energy,uint8 kind)")
-STATEMENT_TYPEHASH = _batch.keccak256(STATEMENT_TYPE)
+STATEMENT_TYPEHASH = _batch.keccak256(_protocol.STATEMENT_TYPE.encode())
 
 SENT = 0
 """Kind: energy sent into the node, signed by the miner's device (``party`` is the device)."""
