@@ -121,7 +121,7 @@ def table_path(folder, epoch):
 
 def folder_of_store(url):
     """The folder the oracle's files live in: the store file's own folder."""
-    path = store._parse_url(url)
+    path = store.store_path(url)
     if path == ":memory:":
         raise OracleError("oracle: an in-memory store has no folder; give a store file or --folder")
     return Path(path).resolve().parent
