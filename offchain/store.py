@@ -167,7 +167,7 @@ def read_store_url():
     return os.environ.get("GEM_STORE", DEFAULT_URL)
 
 
-def _parse_url(url):
+def store_path(url):
     """SQLite file path of a store URL: a path, ``sqlite:///path`` or ``:memory:``."""
     url = str(url)
     if url in (":memory:", "sqlite://", "sqlite:///:memory:"):
@@ -194,7 +194,7 @@ def open_store(url=":memory:"):
         In WAL mode, with the schema in place. Usable from one thread at a time
         (the gateway keeps it on its event loop).
     """
-    path = _parse_url(url)
+    path = store_path(url)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

@@ -185,7 +185,7 @@ def crash_after(monkeypatch):
                 raise Crash(f"crashed after {name}")
             return receipt
 
-        monkeypatch.setattr(oracle, "send_tx", send_then_crash)
+        monkeypatch.setattr(oracle.engine, "send_tx", send_then_crash)
         return fired
 
     return arm

@@ -66,7 +66,7 @@ def test_run__key_file_written_with_mode_0600_before_the_commit_is_sent(
             assert oracle.public_key(oracle.read_key_file(path)) == (args[1], args[2])
         return real(method, *args, sender=sender)
 
-    monkeypatch.setattr(oracle, "send_tx", watch)
+    monkeypatch.setattr(oracle.engine, "send_tx", watch)
     run_oracle(make_oracle())
     assert seen == [0o600]
 
@@ -185,7 +185,7 @@ def test_run__crash_after_table_written__same_root_posted(
         real(path, table)
         raise Crash("after the table")
 
-    monkeypatch.setattr(oracle, "write_table", write_then_die)
+    monkeypatch.setattr(oracle.engine, "write_table", write_then_die)
     with pytest.raises(Crash):
         run_oracle(make_oracle())
     first = oracle.read_table(oracle.table_path(tmp_path, 0))
@@ -216,7 +216,7 @@ def test_run__reveal_mined_but_reported_failed__adopted_and_finished(
             raise TimeoutError("receipt not found after 120 s")
         return receipt
 
-    monkeypatch.setattr(oracle, "send_tx", send_then_time_out)
+    monkeypatch.setattr(oracle.engine, "send_tx", send_then_time_out)
     engine = make_oracle()
     run_oracle(engine)
     assert _state(engine, 0)["state"] == POSTED

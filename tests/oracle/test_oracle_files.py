@@ -89,7 +89,7 @@ def test_write_state__crash_before_rename__old_state_intact(tmp_path, monkeypatc
     def crash(src, dst):
         raise OSError("power cut")
 
-    monkeypatch.setattr(oracle.os, "replace", crash)
+    monkeypatch.setattr(oracle.state.os, "replace", crash)
     with pytest.raises(OSError):
         oracle.write_state(path, {**old, "from_epoch": 9})
     assert oracle.read_state(path) == old

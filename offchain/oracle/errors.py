@@ -1,0 +1,5 @@
+"""The oracle's exception."""
+
+
+class OracleError(Exception):
+    """Something the operator must look at; the message is one line."""
