@@ -1,5 +1,5 @@
 """
-Scoring one epoch: ``offchain.pogg.score_inputs`` for 10k and 100k miners.
+Scoring one epoch: ``offchain.scoring.pogg.score_inputs`` for 10k and 100k miners.
 
 Synthetic miners scattered around five real places (Golden CO, Munich, Cape Town, Tokyo,
 Mexico City; σ = 0.2°), capacities 1-10 kWp on planes of their own (tilt 5-40°, facing
@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from offchain import authenticity, pogg, pvbound
-from offchain.pvdata import read_serf_east, resample
+from offchain.scoring import authenticity, pogg, pvbound
+from testbed.pvdata import read_serf_east, resample
 
 SITES = np.array([  # (lat, lon) [deg]
     [39.742, -105.1727],

@@ -1,7 +1,7 @@
 """
 Ingest rate of the off-chain store: readings per second written into SQLite.
 
-Compares ``offchain.store.write_batches`` (executemany inside one transaction, WAL)
+Compares ``offchain.index.store.write_batches`` (executemany inside one transaction, WAL)
 with a naive baseline that inserts one reading per statement and commits each one,
 on a database file in a temporary directory. Prints a markdown table.
 
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from offchain.store import BatchRow, open_store, read_batch_count, write_batches
+from offchain.index.store import BatchRow, open_store, read_batch_count, write_batches
 
 GENESIS = 1_700_000_000  # s
 TARGET = 100_000  # readings/s

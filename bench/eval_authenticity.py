@@ -3,7 +3,7 @@ Authenticity on real measured PV: what a scoring pays fakes, and what honest min
 
 Two scenarios of 120 hourly epochs on the NREL campus in Golden, Colorado, each a
 population of miners whose devices sample every 5 minutes, integrate by the trapezoid and
-anchor up to 12 readings an epoch (``offchain.pvdata``: ``sample_times``,
+anchor up to 12 readings an epoch (``testbed.pvdata``: ``sample_times``,
 ``device_totals``; the index books an epoch's energy as its last total minus the previous
 reading's, ``book_epochs``):
 
@@ -63,7 +63,8 @@ import zlib
 import numpy as np
 from greenminer.protocol import EPOCH_SECONDS
 
-from offchain import authenticity, pogg, pvbound, pvdata
+from offchain.scoring import authenticity, pogg, pvbound
+from testbed import pvdata
 
 EMISSION = 100 * 10**18  # [DECA wei] per epoch
 PERIOD_S = 300  # [s] one reading every 5 minutes

@@ -10,7 +10,7 @@ proposal is created and canceled. Every transaction is its own block.
 from statistics import median
 
 from offchain.governance import DEFAULT_DAO_PARAMS, SUPPORT, call
-from offchain.localchain import advance
+from testbed.localchain import advance
 
 ROUNDS = 5
 DESCRIPTION = "set the voting delay to one hour"  # 31 bytes

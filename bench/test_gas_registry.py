@@ -24,7 +24,7 @@ from statistics import mean
 
 import pytest
 
-from offchain.enroll import send_application
+from offchain.protocol.enroll import send_application
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))
 from registry_kit import (  # noqa: E402

@@ -78,7 +78,7 @@ event ParameterChanged:
 
 # ============================= CONSTANTS ============================
 
-EPOCH_SECONDS: constant(uint256) = 3_600  # one epoch is one hour
+EPOCH_SECONDS: public(constant(uint256)) = 3_600  # one epoch is one hour
 BLOCKHASH_WINDOW: constant(uint256) = 256  # blocks whose hash the EVM still returns
 MAX_REVEAL_DELAY: constant(uint256) = 128  # blocks; B <= 128 leaves >= 128 blocks to reveal
 DEFAULT_REVEAL_DELAY: constant(uint256) = 60  # blocks

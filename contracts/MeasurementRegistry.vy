@@ -94,8 +94,8 @@ event EpochKeysChanged:
 
 # ============================= CONSTANTS ============================
 
-EPOCH_SECONDS: constant(uint256) = 3_600  # one epoch is one hour
-MAX_READINGS: constant(uint256) = 12  # one reading every 5 minutes
+EPOCH_SECONDS: public(constant(uint256)) = 3_600  # one epoch is one hour
+MAX_READINGS: public(constant(uint256)) = 12  # one reading every 5 minutes
 # ABI bound of `readings`, above MAX_READINGS so that an overlong batch
 # still decodes and is refused with a reason
 READINGS_BOUND: constant(uint256) = 16
@@ -112,7 +112,7 @@ MWH_TO_MW_S_BPS: constant(uint256) = EPOCH_SECONDS * MAX_BPS
 # hardware status in MinerSBT
 ACTIVE: constant(uint8) = 1
 
-BATCH_TYPEHASH: constant(bytes32) = keccak256(
+BATCH_TYPEHASH: public(constant(bytes32)) = keccak256(
     "Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash,bytes32 prevBatch,uint256 powNonce)"
 )
 
@@ -540,7 +540,7 @@ def _check(b: SignedBatch, p: Params) -> (String[MAX_REASON], Verdict):
         return "registry: device not active", v
 
     v.digest = self._digest(b)
-    if secp256k1._recover_vrs(v.digest, convert(b.v, uint256), convert(b.r, uint256), convert(b.s, uint256)) != b.device:
+    if secp256k1._recover_vrs(v.digest, b.v, b.r, b.s) != b.device:
         return "registry: bad signature", v
 
     st: uint256 = self._state[b.device]

@@ -45,6 +45,7 @@ exports: (
     erc721.totalSupply,
     erc721.tokenByIndex,
     erc721.tokenOfOwnerByIndex,
+    erc721.eip712Domain,  # ERC-5267: the domain of the device's Enrollment signature
     # Deliberately not exported: transferFrom, safeTransferFrom, approve,
     # setApprovalForAll and permit (redefined below to revert), burn,
     # safe_mint and set_minter (minting and burning are the DAO's, through
@@ -108,7 +109,7 @@ MAX_TILT_DEG: constant(uint8) = 90  # a vertical wall
 MAX_AZIMUTH_DEG: constant(uint16) = 359  # clockwise from north
 ENROLLMENT_TTL: constant(uint256) = 86_400  # [s] an enrollment is good for a day after its time
 MAX_START_TOTAL_MWH: constant(uint128) = 2**64  # [mWh] 18 TWh: far above any meter, keeps the registry's totals in 96 bits
-ENROLLMENT_TYPEHASH: constant(bytes32) = keccak256("Enrollment(address applicant,uint128 startTotal,uint64 startTime)")
+ENROLLMENT_TYPEHASH: public(constant(bytes32)) = keccak256("Enrollment(address applicant,uint128 startTotal,uint64 startTime)")
 
 # application status
 PENDING: constant(uint8) = 1

@@ -13,12 +13,12 @@
         posted by its deadline pays its whole emission to the vault
         (`sweep`). DECA minted per epoch never exceeds the epoch's emission.
         The DAO sets PoGG's scoring parameters here (`set_scoring_params`,
-        twin offchain.authenticity.ScoringParams) and each `Posted` event
+        twin offchain.scoring.authenticity.ScoringParams) and each `Posted` event
         carries the hash of those in force (`scoring_params_hash`), so that
         an auditor can check a published table's parameters against the
         chain:
             keccak256(abi.encode(17 × uint32, in the struct's order))
-        Leaf (OpenZeppelin standard tree, twin offchain.merkle.leaf):
+        Leaf (OpenZeppelin standard tree, twin offchain.protocol.merkle.leaf):
             keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id,
                 uint256 amount, uint16 a_bps, uint16 q_bps, uint256 v_mwh)))
 @custom:security (1) This contract must be a DECA minter
@@ -103,7 +103,7 @@ event ScoringParamsChanged:
 
 # ============================= CONSTANTS ============================
 
-EPOCH_SECONDS: constant(uint256) = 3_600  # one epoch is one hour
+EPOCH_SECONDS: public(constant(uint256)) = 3_600  # one epoch is one hour
 MAX_URI: constant(uint256) = 256
 MAX_PROOF: constant(uint256) = 32  # proof depth: up to 2**32 rows
 MAX_EMISSION: constant(uint256) = 2**96 - 1  # DECA wei per epoch (7.9e10 DECA)
@@ -134,7 +134,7 @@ CLAIM_WINDOW: constant(uint256) = 192  # epochs per word
 CLAIM_SLOTS: constant(uint256) = 3
 CLAIM_TAG: constant(uint256) = 192  # bit of the tag
 
-# PoGG's scoring parameters (offchain.authenticity.ScoringParams): the
+# PoGG's scoring parameters (offchain.scoring.authenticity.ScoringParams): the
 # defaults set at deployment, then each one's range (`set_scoring_params`).
 DEFAULT_RADIUS_M: constant(uint32) = 25_000  # m
 DEFAULT_NEIGHBOURS: constant(uint32) = 10
@@ -190,7 +190,7 @@ struct EpochRewards:
     sk_inv: uint256  # SK_e⁻¹ mod n, what a claim's point check needs
     entropy: bytes32  # entropy_e
 
-# PoGG's scoring parameters, twin offchain.authenticity.ScoringParams (same
+# PoGG's scoring parameters, twin offchain.scoring.authenticity.ScoringParams (same
 # fields, order and units). Their hash is the 17 fields ABI-encoded as
 # uint32 words.
 struct ScoringParams:

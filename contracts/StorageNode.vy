@@ -120,7 +120,7 @@ RECEIVED: constant(uint8) = 1  # by the node's meter: energy received from the m
 DELIVERED_OUT: constant(uint8) = 2  # by the node's meter: energy delivered out for a request
 
 # party: the miner's device (kinds SENT and RECEIVED), the request's buyer (DELIVERED_OUT)
-STATEMENT_TYPEHASH: constant(bytes32) = keccak256(
+STATEMENT_TYPEHASH: public(constant(bytes32)) = keccak256(
     "MeterStatement(uint256 node,uint256 id,address party,uint64 periodStart,uint64 periodEnd,uint128 energy,uint8 kind)"
 )
 
@@ -675,6 +675,10 @@ def _signer(digest: bytes32, signature: Bytes[65]) -> address:
     @dev The signer of `digest` (r ‖ s ‖ v, v in {27, 28}, low s); reverts
          with this contract's reason on a malformed signature.
     """
-    signer: address = secp256k1._recover(digest, signature)
+    assert len(signature) == 65, "storage: bad signature"
+    # v, r and s apart: a call with the 65 bytes would copy them into the module's frame
+    signer: address = secp256k1._recover_vrs(
+        digest, convert(slice(signature, 64, 1), uint8), extract32(signature, 0), extract32(signature, 32)
+    )
     assert signer != empty(address), "storage: bad signature"
     return signer

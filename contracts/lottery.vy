@@ -4,7 +4,7 @@
 @license MIT
 @notice Functions shared by EpochKeys (reveal, views) and
         RewardDistributor (claims), so that each formula exists once
-        (twins: offchain.pogg.seed, offchain.pogg.ecdh_point).
+        (twins: offchain.scoring.pogg.seed, offchain.scoring.pogg.ecdh_point).
         - `_is_multiple(k, P, q)`: whether k·P has the address q, checked
           with ecrecover, there being no curve precompile:
           ecrecover(0, 27 + (P.y & 1), P.x, P.x·k mod n) recovers

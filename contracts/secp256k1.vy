@@ -50,21 +50,22 @@ def _recover(digest: bytes32, signature: Bytes[65]) -> address:
     """
     if len(signature) != 65:
         return empty(address)
-    return self._recover_vrs(
-        digest,
-        convert(slice(signature, 64, 1), uint256),
-        extract32(signature, 0, output_type=uint256),
-        extract32(signature, 32, output_type=uint256),
-    )
+    r: uint256 = extract32(signature, 0, output_type=uint256)
+    s: uint256 = extract32(signature, 32, output_type=uint256)
+    v: uint256 = convert(slice(signature, 64, 1), uint256)
+    # the rule of `_recover_vrs`, inline: an internal call costs the storage nodes gas
+    if (v != 27 and v != 28) or s > SECP256K1_HALF_N:
+        return empty(address)
+    return ecrecover(digest, v, r, s)
 
 
 @internal
 @pure
-def _recover_vrs(digest: bytes32, v: uint256, r: uint256, s: uint256) -> address:
+def _recover_vrs(digest: bytes32, v: uint8, r: bytes32, s: bytes32) -> address:
     """
     @dev The signer of `digest`, or the zero address for v outside {27, 28},
          a high s, or a signature ecrecover rejects.
     """
-    if (v != 27 and v != 28) or s > SECP256K1_HALF_N:
+    if (v != 27 and v != 28) or convert(s, uint256) > SECP256K1_HALF_N:
         return empty(address)
     return ecrecover(digest, v, r, s)

@@ -29,8 +29,8 @@ from aiohttp import web
 from eth_utils import to_checksum_address
 from greenminer.protocol import EPOCH_SECONDS, MAX_BPS, MAX_READINGS, UINT64_MAX, UINT128_MAX
 
-from offchain import store
-from offchain.batch import (
+from offchain.index import store
+from offchain.protocol.batch import (
     UINT256_MAX,
     Batch,
     as_hex,
@@ -408,7 +408,7 @@ class Gateway:
     Parameters
     ----------
     conn : sqlite3.Connection
-        From :func:`offchain.store.open_store`; the queue lives there.
+        From :func:`offchain.index.store.open_store`; the queue lives there.
     chain : registry client
         :class:`ApeRegistry` or an object with the same methods.
     chunk : int

@@ -1,6 +1,7 @@
-"""Talking to the TechnicalDAO: proposal calls, state names, and a full ballot on a local chain."""
+"""Talking to the TechnicalDAO: proposal calls, state names, the tally rules' twins.
 
-from offchain.localchain import advance
+A whole ballot on a local chain (moving its clock) is ``testbed.localchain.run_ballot``.
+"""
 
 STATES = ("Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed")
 SUPPORT = {"against": 0, "for": 1, "abstain": 2}
@@ -42,27 +43,3 @@ def call(method, *args, amount=0):
 def state_name(dao, proposal_id):
     """The proposal's state as GovernorBravo names it."""
     return STATES[dao.state(proposal_id)]
-
-
-def run_ballot(chain, dao, members, calls, description, against=()):
-    """Propose, vote (For, or Against for members in `against`), queue and execute.
-
-    Moves the local chain's clock through the voting delay, period and timelock, so it is only
-    for local chains. Returns ``(proposal_id, execution receipt or None if not succeeded)``.
-    """
-    tx = dao.propose(calls, description, sender=members[0])
-    proposal_id = tx.decode_logs(dao.ProposalCreated)[0].proposal_id
-    advance(chain, dao.voting_delay() + 1)
-    for member in members:
-        dao.cast_vote(proposal_id, SUPPORT["against" if member in against else "for"], sender=member)
-    advance(chain, dao.voting_period() + 1)
-    if state_name(dao, proposal_id) != "Succeeded":
-        return proposal_id, None
-    dao.queue(proposal_id, sender=members[0])
-    advance(chain, dao.timelock_delay() + 1)
-    return proposal_id, dao.execute(proposal_id, sender=members[-1])
-
-
-def pass_proposal(chain, dao, members, calls, description):
-    """`run_ballot` with every member For; returns the execution receipt."""
-    return run_ballot(chain, dao, members, calls, description)[1]

@@ -24,13 +24,13 @@ def _parse_call(system, text):
         args = ast.literal_eval(f"({args_text.rstrip()[:-1]},)") if args_text.strip() != ")" else ()
     except (ValueError, SyntaxError):
         raise click.BadParameter(f"{text!r}: expected module.method(arg, ...)", param_hint="--call")
-    if module not in system:
-        raise click.BadParameter(f"unknown module {module!r}; known: {', '.join(system)}", param_hint="--call")
-    handler = getattr(system[module], method, None)
+    if module not in system._fields:
+        raise click.BadParameter(f"unknown module {module!r}; known: {', '.join(system._fields)}", param_hint="--call")
+    handler = getattr(getattr(system, module), method, None)
     if handler is None or not hasattr(handler, "encode_input"):
         raise click.BadParameter(f"{module} has no method {method!r}", param_hint="--call")
     try:
-        return (system[module].address, 0, handler.encode_input(*args))
+        return (getattr(system, module).address, 0, handler.encode_input(*args))
     except Exception as err:  # ape raises several kinds for bad arguments
         raise click.BadParameter(f"{text}: {err}", param_hint="--call")
 
@@ -53,7 +53,7 @@ def cli():
 def propose(account, calls, description):
     """Propose calls for a vote."""
     system = load_system()
-    dao = system["dao"]
+    dao = system.dao
     if not dao.is_member(account):
         raise click.ClickException(f"{account.address} is not a DAO member")
     parsed = [_parse_call(system, c) for c in calls]
@@ -69,7 +69,7 @@ def propose(account, calls, description):
 @click.option("--reason", default="")
 def vote(account, proposal_id, support, reason):
     """Vote for, against or abstain."""
-    dao = load_system()["dao"]
+    dao = load_system().dao
     _existing(dao, proposal_id)
     if not dao.is_member(account):
         raise click.ClickException(f"{account.address} is not a DAO member")
@@ -89,7 +89,7 @@ def vote(account, proposal_id, support, reason):
 @click.argument("proposal_id", type=int)
 def queue(account, proposal_id):
     """Start the timelock of a succeeded proposal."""
-    dao = load_system()["dao"]
+    dao = load_system().dao
     _existing(dao, proposal_id)
     if (state := state_name(dao, proposal_id)) != "Succeeded":
         raise click.ClickException(f"proposal {proposal_id} is {state}, only a Succeeded one can be queued")
@@ -103,7 +103,7 @@ def queue(account, proposal_id):
 @click.argument("proposal_id", type=int)
 def execute(account, proposal_id):
     """Run a queued proposal whose timelock has passed."""
-    dao = load_system()["dao"]
+    dao = load_system().dao
     _existing(dao, proposal_id)
     if (state := state_name(dao, proposal_id)) != "Queued":
         raise click.ClickException(f"proposal {proposal_id} is {state}, only a Queued one can be executed")
@@ -119,7 +119,7 @@ def execute(account, proposal_id):
 @click.argument("proposal_id", type=int)
 def cancel(account, proposal_id):
     """Withdraw your own proposal before voting ends."""
-    dao = load_system()["dao"]
+    dao = load_system().dao
     _existing(dao, proposal_id)
     if dao.proposals(proposal_id).proposer != account.address:
         raise click.ClickException(f"only the proposer may cancel proposal {proposal_id}")
@@ -130,7 +130,7 @@ def cancel(account, proposal_id):
 @cli.command(name="list", cls=ConnectedProviderCommand)
 def list_():
     """Every proposal with its state and tally."""
-    dao = load_system()["dao"]
+    dao = load_system().dao
     for pid in range(1, dao.proposal_count() + 1):
         p = dao.proposals(pid)
         click.echo(
@@ -144,11 +144,11 @@ def list_():
 def show(proposal_id):
     """One proposal: description, calls, votes, timing."""
     system = load_system()
-    dao = system["dao"]
+    dao = system.dao
     _existing(dao, proposal_id)
     p = dao.proposals(proposal_id)
     created = events(dao.ProposalCreated, proposal_id=proposal_id)
-    names = {c.address: n for n, c in system.items()}
+    names = {c.address: n for n, c in system._asdict().items()}
     click.echo(f"proposal {proposal_id}: {state_name(dao, proposal_id)}")
     if created:
         click.echo(f"  description: {created[0].description}")

@@ -22,11 +22,16 @@ from greenminer import enroll as device_enroll
 from greenminer.net import HttpNet
 from greenminer.protocol import EPOCH_SECONDS
 
-from offchain import authenticity, enroll, gateway, indexer, oracle, pvdata, simulator, store
-from offchain.governance import call, run_ballot, state_name
+from offchain import gateway, oracle
+from offchain.index import indexer, store
+from offchain.protocol import enroll
+from offchain.scoring import authenticity
+from testbed import pvdata, simulator
+from testbed.localchain import run_ballot
+from offchain.governance import call, state_name
 
-from ._demo_market import run_market
-from ._system import MODULES, deploy_system, record_path
+from testbed.demo_market import run_market
+from ._system import deploy_and_record, record_path
 
 HOURS = 48  # simulated hours of measurements
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among four miners to see
@@ -105,7 +110,7 @@ class BackgroundGateway:
 
 
 def admit_miners(system, members, miners):
-    dao, sbt = system["dao"], system["sbt"]
+    dao, sbt = system.dao, system.sbt
     click.echo(f"== {len(APPLICANTS)} miners apply, each with its device's enrollment naming the miner's wallet")
     app_ids = []
     for i, (miner, (capacity, lat, lon, tilt, azimuth, _)) in enumerate(zip(miners, APPLICANTS)):
@@ -124,9 +129,9 @@ def admit_miners(system, members, miners):
     ballot(dao, members, [call(sbt.reject_application, app_ids[PLAUSIBLE], "900 kWp is not a small rooftop")],
            f"reject application {PLAUSIBLE + 1}: capacity implausible")
     ballot(dao, members, [call(dao.set_parameter, "quorum_bps", 10_000)], "require unanimity", against=members[1:])
-    rewards = system["rewards"]
+    rewards = system.rewards
     pilot = authenticity.get_scoring_params(rewards)._replace(reference_kwh=PILOT_REFERENCE_KWH)
-    ballot(dao, members, [call(system["keys"].set_lottery_k, LOTTERY_K), call(rewards.set_scoring_params, pilot)],
+    ballot(dao, members, [call(system.keys.set_lottery_k, LOTTERY_K), call(rewards.set_scoring_params, pilot)],
            f"pilot: one draw in {LOTTERY_K} wins; {PILOT_REFERENCE_KWH} kWh an hour earns the whole emission")
     for miner, app_id in zip(miners, app_ids):
         app = sbt.applications(app_id)
@@ -138,7 +143,7 @@ def admit_miners(system, members, miners):
 
 
 def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
-    registry, sbt = system["registry"], system["sbt"]
+    registry, sbt = system.registry, system.sbt
     click.echo(f"== {admitted} devices measure real PV power (NREL SERF East) for {HOURS} h; "
                "every hour the oracle draws the lottery and winners claim")
     conn = store.open_store(workdir / "store.sqlite")
@@ -157,8 +162,7 @@ def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
         settings, HttpNet(requests.Session(), gw.url).post, start, seed=FLEET_SEED,
     )
     first_epoch = (start - registry.genesis()) // EPOCH_SECONDS
-    contracts = oracle.Contracts(system["keys"], system["rewards"], registry, sbt)
-    engine = oracle.Oracle(contracts, oracle_account, conn, workdir / "oracle", from_epoch=first_epoch)
+    engine = oracle.Oracle(system, oracle_account, conn, workdir / "oracle", from_epoch=first_epoch)
     try:
         for hour in range(HOURS):
             epoch_end = start + EPOCH_SECONDS * (hour + 1)
@@ -187,7 +191,7 @@ def run_devices(system, relayer, oracle_account, miners, admitted, workdir):
 
 def claim_rewards(system, engine, epoch, miners):
     """Every winner of the epoch claims with the published proof and ECDH point."""
-    rewards, sbt = system["rewards"], system["sbt"]
+    rewards, sbt = system.rewards, system.sbt
     table = oracle.read_table(oracle.table_path(engine.folder, epoch))
     for row in table.rows:
         if not row.winner:
@@ -207,7 +211,7 @@ def claim_rewards(system, engine, epoch, miners):
 
 def show_rewards(system, engine, epochs, fleet):
     """Honest and cheating miners side by side, from the oracle's published tables."""
-    deca, dao, sbt = system["deca"], system["dao"], system["sbt"]
+    deca, dao, sbt = system.deca, system.dao, system.sbt
     rows = {}  # token -> its rows of the epochs
     for epoch in epochs:
         for row in oracle.read_table(oracle.table_path(engine.folder, epoch)).rows:
@@ -237,7 +241,7 @@ def _failed_checks(checks):
 
 
 def show_index(system, conn, fleet):
-    registry, sbt = system["registry"], system["sbt"]
+    registry, sbt = system.registry, system.sbt
     click.echo("== the indexer rebuilds its store from the registry's events and checks it")
     indexer.rebuild(registry, conn)
     differences = indexer.verify(registry, conn)
@@ -271,10 +275,10 @@ def cli():
     workdir.mkdir(parents=True)
 
     click.echo("== deploy")
-    system = deploy_system(deployer, members, oracle_account)
-    click.echo(f"  DAO {system['dao'].address} with members {', '.join(m.address[:10] for m in members)}")
-    for name in MODULES:
-        click.echo(f"  {name:8} {system[name].address}, owned by the DAO")
+    system = deploy_and_record(deployer, members, oracle_account)
+    click.echo(f"  DAO {system.dao.address} with members {', '.join(m.address[:10] for m in members)}")
+    for name, contract in system.modules().items():
+        click.echo(f"  {name:8} {contract.address}, owned by the DAO")
     click.echo(f"  addresses recorded in {record_path().name}")
 
     admitted = admit_miners(system, members, miners)

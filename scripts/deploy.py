@@ -8,7 +8,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain.governance import DEFAULT_DAO_PARAMS
 
-from ._system import deploy_system, record_path
+from ._system import deploy_and_record, record_path
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -28,7 +28,7 @@ def cli(account, members, oracle, voting_delay, voting_period, quorum_bps, timel
         timelock_delay=timelock_delay,
         grace_period=grace_period,
     )
-    system = deploy_system(account, list(members), oracle, params)
-    for name, contract in system.items():
+    system = deploy_and_record(account, list(members), oracle, params)
+    for name, contract in system._asdict().items():
         click.echo(f"{name:10} {contract.address}")
     click.echo(f"recorded in {record_path()}")

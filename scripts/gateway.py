@@ -14,7 +14,8 @@ import logging
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from offchain import gateway, indexer, store
+from offchain import gateway
+from offchain.index import indexer, store
 
 from ._system import load_system
 
@@ -29,9 +30,9 @@ from ._system import load_system
 def cli(account, host, port, url, interval):
     """Serve POST /batches, GET /batches/<digest> and GET /health; relay to the registry."""
     system = load_system()
-    registry = system["registry"]
+    registry = system.registry
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    client = gateway.ApeRegistry(registry, system["sbt"], account, indexer.get_deployment_block(registry))
+    client = gateway.ApeRegistry(registry, system.sbt, account, indexer.get_deployment_block(registry))
     gw = gateway.Gateway(store.open_store(url or store.read_store_url()), client, interval=interval)
     try:
         asyncio.run(gateway.serve(gw, host=host, port=port))

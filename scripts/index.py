@@ -12,7 +12,7 @@ import time
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain import indexer, store
+from offchain.index import indexer, store
 
 from ._system import load_system
 
@@ -24,7 +24,7 @@ def _open(url):
 
 
 def _registry():
-    return load_system()["registry"]
+    return load_system().registry
 
 
 @click.group()

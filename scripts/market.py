@@ -24,7 +24,7 @@ def cli():
 def show():
     """Reserves, spot and payment price, and the parity of nodes and ENERGY (exits 1 if broken)."""
     system = load_system()
-    pool, desk = system["pool"], system["desk"]
+    pool, desk = system.pool, system.desk
     rd, re, ts = pool.reserves()
     click.echo(f"pool: {rd / 1e18:.6f} DECA / {re} mWh of ENERGY, LP supply {pool.totalSupply()}, "
                f"fee {pool.fee_bps()} bps (vault share {pool.vault_share_bps()} bps), last update "
@@ -34,7 +34,7 @@ def show():
                f"votes, refused beyond ±{desk.price_band_bps() / 100:g} % of the spot; last paid "
                + (f"{market.deca_per_kwh(last):.6f} DECA/kWh" if last else "none yet, reference "
                   f"{market.deca_per_kwh(desk.reference_price()):.6f} DECA/kWh"))
-    parity = market.get_parity(system["storage"], system["energy"])
+    parity = market.get_parity(system.storage, system.energy)
     for n in parity.nodes:
         click.echo(f"node {n.node}: stored {n.stored_mwh} mWh = tokenized {n.tokenized_mwh} + unpaid {n.unpaid_mwh}")
     click.echo(f"parity: Σ tokenized {parity.tokenized_mwh} mWh, ENERGY supply {parity.supply_mwh}: "
@@ -48,7 +48,7 @@ def show():
 def review(request_id):
     """A payment request as the DAO sees it: measurements, online record, hardware, what it would mint."""
     system = load_system()
-    desk, storage = system["desk"], system["storage"]
+    desk, storage = system.desk, system.storage
     if request_id > desk.request_count():
         raise click.ClickException(f"no payment request {request_id} (there are {desk.request_count()})")
     r = desk.review(request_id)
@@ -85,7 +85,7 @@ def _kwh(price):
 def buy(account, node, amount_mwh, hours):
     """Escrow ENERGY with a request for energy out of a node."""
     system = load_system()
-    storage, energy = system["storage"], system["energy"]
+    storage, energy = system.storage, system.energy
     if not 1 <= node <= storage.node_count():
         raise click.ClickException(f"no storage node {node} (there are {storage.node_count()})")
     n = storage.nodes(node)
@@ -109,7 +109,7 @@ def buy(account, node, amount_mwh, hours):
 @click.argument("request_id", type=click.IntRange(1))
 def cancel(account, request_id):
     """Take back the escrow of a request the node did not fill in time."""
-    storage = load_system()["storage"]
+    storage = load_system().storage
     r = storage.requests(request_id)
     if r.status != 1:
         raise click.ClickException(f"energy request {request_id} is not open")

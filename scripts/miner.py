@@ -13,8 +13,9 @@
 import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
-from offchain import enroll, market, meter
-from offchain.batch import unpack_reading
+from offchain import market
+from offchain.protocol import enroll, meter
+from offchain.protocol.batch import unpack_reading
 
 from ._system import events, load_system, record_block, transact, when
 
@@ -46,7 +47,7 @@ def cli():
 @click.option("--uri", default="", help="Metadata URI (panel, inverter, photos).")
 def apply(account, enrollment_path, capacity_w, lat, lon, tilt, azimuth, uri):
     """Apply for a miner token with the device's signed enrollment (good for a day)."""
-    sbt = load_system()["sbt"]
+    sbt = load_system().sbt
     try:
         e = enroll.read_enrollment(enrollment_path, chain_id=chain.chain_id, sbt=sbt.address)
     except ValueError as error:
@@ -69,7 +70,7 @@ def apply(account, enrollment_path, capacity_w, lat, lon, tilt, azimuth, uri):
 @account_option()
 def status(account):
     """Your applications and tokens."""
-    sbt = load_system()["sbt"]
+    sbt = load_system().sbt
     applied = events(sbt.Applied, applicant=account.address)
     if not applied:
         click.echo(f"{account.address}: no applications")
@@ -94,7 +95,7 @@ def status(account):
 def readings(account, last, show_all):
     """Your devices' batches as anchored on chain (the registry's events)."""
     system = load_system()
-    sbt, registry = system["sbt"], system["registry"]
+    sbt, registry = system.sbt, system.registry
     tokens = [sbt.tokenOfOwnerByIndex(account, i) for i in range(sbt.balanceOf(account))]
     if not tokens:
         raise click.ClickException(f"{account.address} holds no miner token")
@@ -142,7 +143,7 @@ slippage_option = click.option("--slippage-bps", type=click.IntRange(0, 10_000),
                    "naming your device.")
 def sell(account, sent_path, received_path):
     """Record a delivery of energy into a storage node; it is credited to you, pending payment."""
-    storage = load_system()["storage"]
+    storage = load_system().storage
     sent, received = _statement(sent_path, meter.SENT), _statement(received_path, meter.RECEIVED)
     same = ("node", "id", "period_start", "period_end")
     if any(getattr(sent, f) != getattr(received, f) for f in same):
@@ -166,8 +167,8 @@ def sell(account, sent_path, received_path):
 def request_payment(account, days, excluded):
     """Ask the DAO to pay for your credited deliveries of the period."""
     system = load_system()
-    storage, desk = system["storage"], system["desk"]
-    token = _token_of(system["sbt"], account)
+    storage, desk = system.storage, system.desk
+    token = _token_of(system.sbt, account)
     end = chain.blocks.head.timestamp
     start = end - days * 86_400
     keys = [k for k in market.get_credited_deliveries(storage, token, record_block(), start, end)
@@ -188,7 +189,7 @@ def request_payment(account, days, excluded):
 @slippage_option
 def withdraw(account, shares, slippage_bps):
     """Remove your liquidity: take DECA and ENERGY out of the pool."""
-    pool = load_system()["pool"]
+    pool = load_system().pool
     held = pool.balanceOf(account)
     amount = held if shares == "all" else int(shares) if shares.isdigit() else None
     if amount is None:
@@ -210,7 +211,7 @@ def withdraw(account, shares, slippage_bps):
 def swap(account, side, amount, slippage_bps):
     """Swap an exact amount of DECA for ENERGY or the reverse."""
     system = load_system()
-    pool, token_in = system["pool"], system[side]
+    pool, token_in = system.pool, getattr(system, side)
     if token_in.balanceOf(account) < amount:
         raise click.ClickException(f"{account.address} holds {token_in.balanceOf(account)} {side} base units, "
                                    f"less than {amount}")

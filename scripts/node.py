@@ -10,7 +10,8 @@ import click
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import is_address, to_checksum_address
 
-from offchain import market, meter
+from offchain import market
+from offchain.protocol import meter
 
 from ._system import load_system, transact, when
 
@@ -32,7 +33,7 @@ def cli():
 def register(account, meter_address, capacity_kwh, lat, lon, description):
     """Propose to the DAO that a node be registered."""
     system = load_system()
-    dao, storage = system["dao"], system["storage"]
+    dao, storage = system.dao, system.storage
     if not is_address(meter_address):
         raise click.BadParameter(f"{meter_address!r} is not an address", param_hint="--meter")
     if not dao.is_member(account):
@@ -50,7 +51,7 @@ def register(account, meter_address, capacity_kwh, lat, lon, description):
 def list_nodes():
     """Every node with its energy: stored = tokenized + unpaid credit."""
     system = load_system()
-    parity = market.get_parity(system["storage"], system["energy"])
+    parity = market.get_parity(system.storage, system.energy)
     if not parity.nodes:
         click.echo("no storage nodes registered")
     for n in parity.nodes:
@@ -63,7 +64,7 @@ def list_nodes():
 @click.option("--node", type=click.IntRange(1), default=None, help="Only this node's requests.")
 def requests(node):
     """Energy requests (ENERGY escrowed for energy out)."""
-    storage = load_system()["storage"]
+    storage = load_system().storage
     shown = 0
     for request_id in range(1, storage.request_count() + 1):
         r = storage.requests(request_id)
@@ -86,7 +87,7 @@ def requests(node):
               help="The meter's signed 'delivered out' statement (JSON).")
 def fill(account, request_id, path):
     """Fill an energy request with the node meter's signed statement."""
-    storage = load_system()["storage"]
+    storage = load_system().storage
     try:
         s = meter.read_statement(path, meter.DELIVERED_OUT)
     except ValueError as error:

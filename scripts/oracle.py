@@ -20,18 +20,14 @@ import click
 from ape import chain, networks
 from ape.cli import ConnectedProviderCommand, account_option
 
-from offchain import oracle, store
+from offchain import oracle
+from offchain.index import store
 
 from ._system import load_system, when
 
 store_option = click.option("--store", "url", default=None, help="SQLite path or sqlite:/// URL of the store.")
 folder_option = click.option("--folder", type=click.Path(file_okay=False), default=None,
                              help="Folder of the oracle's files (default: the store's folder).")
-
-
-def _contracts():
-    system = load_system()
-    return oracle.Contracts(system["keys"], system["rewards"], system["registry"], system["sbt"])
 
 
 def _files(url, folder):
@@ -66,7 +62,7 @@ def run(account, url, folder, base_url, from_epoch, once, mine, poll):
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     oracle.log.addHandler(handler)
     oracle.log.setLevel(logging.INFO)
-    contracts = _contracts()
+    contracts = load_system()
     url, folder = _files(url, folder)
     try:
         conn = store.open_store(url)
@@ -92,7 +88,7 @@ def run(account, url, folder, base_url, from_epoch, once, mine, poll):
               help="The table file (default: what the posted URI points to, file:// or http(s)://).")
 def verify(epoch, table_file):
     """Recompute an epoch's lottery, amounts and root from the chain and its table; exit 1 on a mismatch."""
-    contracts = _contracts()
+    contracts = load_system()
     settled = oracle.get_settlement(contracts.distributor, epoch)
     if settled.status != oracle.POSTED:
         raise click.ClickException(f"epoch {epoch} is not posted ({(settled.status or 'not settled').lower()})")
@@ -120,7 +116,7 @@ def verify(epoch, table_file):
 @click.option("--last", type=click.IntRange(1), default=24, help="Show this many epochs.")
 def status(url, folder, last):
     """The oracle's epochs as its state file and the chain show them."""
-    contracts = _contracts()
+    contracts = load_system()
     _, folder = _files(url, folder)
     state = oracle.read_state(oracle.state_path(folder))
     if state is None:

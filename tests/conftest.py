@@ -3,7 +3,8 @@
 import pytest
 from eth_account import Account
 
-from offchain.governance import DEFAULT_DAO_PARAMS, pass_proposal as _pass_proposal
+from offchain.governance import DEFAULT_DAO_PARAMS
+from testbed.localchain import pass_proposal as _pass_proposal
 
 Account.enable_unaudited_hdwallet_features()
 

@@ -74,14 +74,14 @@ from offchain.oracle.table import (
 )
 from offchain.oracle.verify import ChainFacts, check_table
 from offchain.oracle.chain import (
-    Contracts, EPOCH_SECONDS, REVOKED, Settled, ZERO_ADDRESS, get_chain_facts, get_device_info, get_epoch_view,
+    EPOCH_SECONDS, REVOKED, Settled, ZERO_ADDRESS, get_chain_facts, get_device_info, get_epoch_view,
     get_last_finished_epoch, get_legal_counts, get_posted_event, get_settlement, get_start_epoch, get_tokens,
     read_device_info, read_epoch_data, send_tx, verify_epoch, write_device_info,
 )
 from offchain.oracle.engine import Oracle, log, run
 
 __all__ = [
-    "Action", "COMMIT", "COMMITTED", "ChainFacts", "Contracts", "DONE", "DeviceInfo", "EPOCH_SECONDS", "EXPIRED",
+    "Action", "COMMIT", "COMMITTED", "ChainFacts", "DONE", "DeviceInfo", "EPOCH_SECONDS", "EXPIRED",
     "EpochData", "EpochView", "FINAL", "FolderLock", "KEY_DIR", "LOCK_FILE", "Lottery", "MAX_URI", "NEW", "Oracle",
     "OracleError", "POST", "POSTED", "REVEAL", "REVEALED", "REVEAL_WINDOW", "REVOKED", "SCORE", "SCORED", "STATE_FILE",
     "STATE_FORMAT", "SWEEP", "SWEPT", "Settled", "Settlement", "TABLE_FORMAT", "Table", "TableRow", "WAIT_BLOCKS",

@@ -3,15 +3,16 @@
 from typing import NamedTuple
 
 from eth_utils import to_checksum_address
+from greenminer.protocol import EPOCH_SECONDS
 
-from offchain import pogg, store
+from offchain.index import store
+from offchain.scoring import pogg
 from offchain.oracle.machine import EpochView
 from offchain.oracle.settlement import ZERO32
 from offchain.oracle.state import POSTED, SWEPT
 from offchain.oracle.table import DeviceInfo, Table, read_table, shape_epoch, to_hex
 from offchain.oracle.verify import ChainFacts, check_table
 
-EPOCH_SECONDS = 3_600  # [s]
 ZERO_ADDRESS = "0x" + "00" * 20
 REVOKED = 3  # MinerSBT's hardware status of a revoked token
 
@@ -57,28 +58,19 @@ def send_tx(method, *args, sender):
     return method(*args, sender=sender)
 
 
-class Contracts(NamedTuple):
-    """The contracts the oracle talks to (ape contract instances)."""
-
-    keys: object  # EpochKeys
-    distributor: object  # RewardDistributor
-    registry: object  # MeasurementRegistry
-    sbt: object  # MinerSBT
-
-
 def get_epoch_view(c, epoch):
     """Read one epoch's progress from the chain (:class:`EpochView`)."""
     head = c.keys.chain_manager.blocks.head
     genesis, grace = int(c.registry.genesis()), int(c.registry.grace_period())
     pk = c.keys.public_key(epoch)
     revealed = bool(c.keys.revealed(epoch))
-    settled = get_settlement(c.distributor, epoch)
+    settled = get_settlement(c.rewards, epoch)
     return EpochView(
         epoch=epoch,
         head=int(head.number),
         now=int(head.timestamp),
         window_end=genesis + EPOCH_SECONDS * (epoch + 1) + grace,
-        deadline=int(c.distributor.deadline(epoch)),
+        deadline=int(c.rewards.deadline(epoch)),
         committed_block=int(c.keys.committed_block(epoch)),
         reveal_delay=int(c.keys.epoch_params(epoch)[0]),
         public_key=(int(pk[0]), int(pk[1])),
@@ -165,18 +157,18 @@ def get_chain_facts(c, epoch):
     tokens = get_tokens(c.sbt)
     counts = {t: n for t, n in zip(tokens, get_legal_counts(c.registry, tokens.values(), epoch)) if n > 0}
     revealed = bool(c.keys.revealed(epoch))
-    settled = get_settlement(c.distributor, epoch)
+    settled = get_settlement(c.rewards, epoch)
     posted = settled.status == POSTED
-    event = get_posted_event(c.distributor, epoch, int(c.keys.committed_block(epoch))) if posted else None
+    event = get_posted_event(c.rewards, epoch, int(c.keys.committed_block(epoch))) if posted else None
     return ChainFacts(
         epoch=epoch,
         chain_id=int(c.keys.chain_manager.chain_id),
         epoch_keys=to_checksum_address(c.keys.address),
-        distributor=to_checksum_address(c.distributor.address),
+        distributor=to_checksum_address(c.rewards.address),
         sk=int(c.keys.secret(epoch)) if revealed else 0,
         entropy=bytes(c.keys.entropy(epoch)) if revealed else ZERO32,
         k=int(c.keys.epoch_params(epoch)[1]),
-        emission=int(c.distributor.emission(block_id=event[1]) if event else c.distributor.emission()),
+        emission=int(c.rewards.emission(block_id=event[1]) if event else c.rewards.emission()),
         posted=posted,
         root=settled.root,
         total=settled.total,
@@ -193,7 +185,7 @@ def verify_epoch(c, epoch, table):
 
     Parameters
     ----------
-    c : Contracts
+    c : offchain.deploy.System
     epoch : int
     table : Table or path
         The table, or its file.
@@ -210,4 +202,4 @@ def verify_epoch(c, epoch, table):
 
 def get_start_epoch(c):
     """The first epoch the distributor pays (the one running at its deployment)."""
-    return int(c.distributor.start_epoch())
+    return int(c.rewards.start_epoch())

@@ -4,7 +4,8 @@ import logging
 import time
 from pathlib import Path
 
-from offchain import authenticity, indexer, store
+from offchain.index import indexer, store
+from offchain.scoring import authenticity
 from offchain.oracle.chain import (
     get_device_info, get_epoch_view, get_last_finished_epoch, get_legal_counts, get_start_epoch, read_device_info,
     read_epoch_data, send_tx, write_device_info,
@@ -27,11 +28,11 @@ class Oracle:
 
     Parameters
     ----------
-    contracts : Contracts
+    contracts : offchain.deploy.System
     account : ape AccountAPI
         Holds the oracle role on EpochKeys and RewardDistributor.
     conn : sqlite3.Connection
-        The store (:func:`offchain.store.open_store`); the engine indexes it up to the
+        The store (:func:`offchain.index.store.open_store`); the engine indexes it up to the
         commit block before scoring.
     folder : path
         Where the state, key and table files live.
@@ -58,9 +59,9 @@ class Oracle:
         if self.state is None:
             if from_epoch is None:
                 from_epoch = get_start_epoch(contracts)
-            self.state = new_state(self.chain_id, contracts.keys.address, contracts.distributor.address, from_epoch)
+            self.state = new_state(self.chain_id, contracts.keys.address, contracts.rewards.address, from_epoch)
             write_state(self.state_file, self.state)
-        check_state_deployment(self.state, self.chain_id, contracts.keys.address, contracts.distributor.address,
+        check_state_deployment(self.state, self.chain_id, contracts.keys.address, contracts.rewards.address,
                                self.state_file)
 
     # ---------------------------------------------------------- records
@@ -160,19 +161,19 @@ class Oracle:
 
     def _post(self, epoch, view):
         table = read_table(table_path(self.folder, epoch))
-        emission = int(self.c.distributor.emission())
-        params = authenticity.get_scoring_params(self.c.distributor)
+        emission = int(self.c.rewards.emission())
+        params = authenticity.get_scoring_params(self.c.rewards)
         if emission != table.emission or params != table.params:  # the DAO changed them since the table was made
             log.info("epoch %d: emission or scoring parameters changed since scoring, scoring again", epoch)
             self._save(epoch, state=REVEALED, root=None)
             return
         uri = self._record(epoch)["uri"]
-        tx = self._send(epoch, "post", self.c.distributor.post, epoch, table.root, table.total, uri)
+        tx = self._send(epoch, "post", self.c.rewards.post, epoch, table.root, table.total, uri)
         self._save(epoch, state=POSTED, post_tx=_tx(tx))
         log.info("epoch %d: posted root %s, total %d (tx %s)", epoch, to_hex(table.root), table.total, _tx(tx))
 
     def _sweep(self, epoch, view):
-        tx = self._send(epoch, "sweep", self.c.distributor.sweep, epoch)
+        tx = self._send(epoch, "sweep", self.c.rewards.sweep, epoch)
         self._save(epoch, state=SWEPT, sweep_tx=_tx(tx))
         log.info("epoch %d: swept to the vault (tx %s)", epoch, _tx(tx))
 
@@ -204,9 +205,9 @@ class Oracle:
             raise OracleError(f"oracle: epoch {epoch} is not revealed")
         return build_table(
             data, devices, int(self.c.keys.secret(epoch)), bytes(self.c.keys.entropy(epoch)),
-            int(self.c.keys.epoch_params(epoch)[1]), int(self.c.distributor.emission()),
-            (self.chain_id, self.c.keys.address, self.c.distributor.address),
-            authenticity.get_scoring_params(self.c.distributor), self.clear_cache, **self.bound_kwargs,
+            int(self.c.keys.epoch_params(epoch)[1]), int(self.c.rewards.emission()),
+            (self.chain_id, self.c.keys.address, self.c.rewards.address),
+            authenticity.get_scoring_params(self.c.rewards), self.clear_cache, **self.bound_kwargs,
         )
 
     # ---------------------------------------------------------- all epochs

@@ -4,7 +4,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from offchain import merkle, pogg
+from offchain.protocol import merkle
+from offchain.scoring import pogg
 
 ZERO32 = b"\x00" * 32
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_utils import to_checksum_address
 
-from offchain import store
+from offchain.index import store
 from offchain.oracle.errors import OracleError
 
 STATE_FORMAT = 1

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from eth_utils import to_checksum_address
 
-from offchain import authenticity, pogg
+from offchain.scoring import authenticity, pogg
 from offchain.oracle.errors import OracleError
 from offchain.oracle.settlement import lottery, settle
 from offchain.oracle.state import write_json_atomic

@@ -2,7 +2,8 @@
 
 from typing import NamedTuple
 
-from offchain import authenticity, merkle, pogg
+from offchain.protocol import merkle
+from offchain.scoring import authenticity, pogg
 from offchain.oracle.settlement import lottery, settle
 from offchain.oracle.table import to_hex, to_hex32
 

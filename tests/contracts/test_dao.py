@@ -310,7 +310,8 @@ def test_self_governed__bad_values__revert_execution(dao, dao_members, attacker,
 
 
 def test_remove_member__last_member__reverts(project, deployer, accounts, sbt, chain):
-    from offchain.governance import DEFAULT_DAO_PARAMS, pass_proposal
+    from offchain.governance import DEFAULT_DAO_PARAMS
+    from testbed.localchain import pass_proposal
 
     solo = accounts[7]
     dao = deployer.deploy(project.TechnicalDAO, [solo], *DEFAULT_DAO_PARAMS.values(), [], [])

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from offchain.governance import DEFAULT_DAO_PARAMS, quorum, state_name, tally_outcome
-from offchain.localchain import advance
+from testbed.localchain import advance
 
 ballots = st.integers(1, 7).flatmap(
     lambda n: st.tuples(

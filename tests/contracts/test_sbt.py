@@ -4,7 +4,7 @@ import ape
 import pytest
 from eth_utils import keccak, to_checksum_address
 
-from offchain.enroll import sign_enrollment
+from offchain.protocol.enroll import sign_enrollment
 from offchain.governance import call
 
 CAPACITY_W = 4_200
@@ -231,7 +231,7 @@ def test_apply__keeps_where_the_device_starts(sbt, chain, miner, pass_proposal, 
 def test_enrollment_digest__same_bytes_on_device_off_chain_and_contract(sbt, chain, miner):
     from greenminer import enroll as device_enroll
 
-    from offchain.enroll import enrollment_digest
+    from offchain.protocol.enroll import enrollment_digest
 
     args = (chain.chain_id, sbt.address, miner.address, 987_654_321, 1_750_000_000)
     assert sbt.enrollment_digest(*args[2:]) == device_enroll.enrollment_digest(*args) == enrollment_digest(*args)

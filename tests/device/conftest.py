@@ -7,8 +7,8 @@ from eth_account import Account
 from greenminer.miner import Miner
 from greenminer.sensor import CALIBRATIONS, Sensor
 from greenminer.store import Store
-from offchain.fake_ina219 import FakeI2C, FakeINA219
-from offchain.simulator import VirtualClock
+from testbed.fake_ina219 import FakeI2C, FakeINA219
+from testbed.simulator import VirtualClock
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Independent of greenminer on purpose: digests here come from eth-account alone.
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
-from offchain.batch import typed_data
+from offchain.protocol.batch import typed_data
 
 GENESIS = 1_700_000_000 - 1_700_000_000 % 3600  # [s] an hour boundary
 CHAIN_ID = 31337

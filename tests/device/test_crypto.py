@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 import greenminer
 from greenminer import batch, meter, secp256k1, sha256
 from greenminer.keccak import RATE, absorb, keccak256
-from offchain import meter as ref_meter
-from offchain.batch import typed_data
+from offchain.protocol import meter as ref_meter
+from offchain.protocol.batch import typed_data
 
 N = secp256k1.N
 

@@ -7,7 +7,7 @@ from eth_account import Account
 
 from greenminer import enroll
 from greenminer.store import Store
-from offchain.enroll import parse_enrollment, read_enrollment, sign_enrollment
+from offchain.protocol.enroll import parse_enrollment, read_enrollment, sign_enrollment
 
 from devicekit import CHAIN_ID, DEVICE_KEY, GENESIS, tick_until_idle
 

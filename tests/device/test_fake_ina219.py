@@ -6,8 +6,8 @@ from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
 from greenminer.sensor import CALIBRATIONS
-from offchain import fake_ina219 as fake
-from offchain.fake_ina219 import FakeI2C, FakeINA219
+from testbed import fake_ina219 as fake
+from testbed.fake_ina219 import FakeI2C, FakeINA219
 
 BUS_LSB_V = 0.004
 

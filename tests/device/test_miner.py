@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from greenminer.miner import Miner
 from greenminer.sensor import Sensor
 from greenminer.store import Store
-from offchain.fake_ina219 import FakeI2C, FakeINA219
-from offchain.simulator import VirtualClock
+from testbed.fake_ina219 import FakeI2C, FakeINA219
+from testbed.simulator import VirtualClock
 
 from devicekit import (
     DEVICE_KEY,

@@ -1,9 +1,9 @@
-"""offchain.pvdata: the measured SERF East series and its per-miner variants."""
+"""testbed.pvdata: the measured SERF East series and its per-miner variants."""
 
 import numpy as np
 import pytest
 
-from offchain import pvdata
+from testbed import pvdata
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ MST_2022_01_02 = 1_641_106_800  # 2022-01-02 00:00 MST [s]
 
 
 def _clear(site, t, tilt=None, azimuth=None):
-    from offchain import pvbound
+    from offchain.scoring import pvbound
 
     n = len(t)
     nan = np.full(n, np.nan)

@@ -1,4 +1,4 @@
-"""offchain.simulator: a fleet of real miners on fake INA219s, fed with measured PV power."""
+"""testbed.simulator: a fleet of real miners on fake INA219s, fed with measured PV power."""
 
 import time
 
@@ -7,7 +7,7 @@ import pytest
 from devicekit import CHAIN_ID, EASY_TARGET, REGISTRY, batch_digest
 from eth_account import Account
 
-from offchain import simulator as sim
+from testbed import simulator as sim
 
 HOUR = 3600
 START = 1_700_002_800  # [s] an hour boundary (GENESIS of the fleet)

@@ -1,6 +1,6 @@
 """LiquidityPool: LP token, adds, removes, swaps, vault share, TWAP, sync/skim, setters.
 
-The reference for every amount is the twin ``offchain.amm``.
+The reference for every amount is the twin ``testbed.amm``.
 """
 
 from math import isqrt
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from market_kit import FAR, MAX, SEED_DECA, SEED_ENERGY
-from offchain import amm
+from testbed import amm
 
 DEAD = "0x000000000000000000000000000000000000dEaD"
 ZERO = "0x" + "00" * 20

@@ -1,4 +1,4 @@
-"""LiquidityPool against its model ``offchain.amm.Pool``: random adds, removes, swaps
+"""LiquidityPool against its model ``testbed.amm.Pool``: random adds, removes, swaps
 (both directions, exact in and exact out), donations, sync and skim by several actors.
 
 After every step the contract's state equals the model's, reserves never exceed the
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from market_kit import FAR
-from offchain import amm
+from testbed import amm
 
 DEAD = amm.DEAD
 RUN = settings(max_examples=8, stateful_step_count=10, deadline=None, derandomize=True)  # every kind of step reached, every run

@@ -15,9 +15,9 @@ from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from eth_utils import keccak
 
-from offchain import store
-from offchain.batch import pow_value, typed_data
-from offchain.enroll import send_application
+from offchain.index import store
+from offchain.protocol.batch import pow_value, typed_data
+from offchain.protocol.enroll import send_application
 from offchain.gateway import Gateway, Submission
 
 EPOCH = 3_600  # s
@@ -113,7 +113,7 @@ class FakeRegistry:
     """
 
     def __init__(self, genesis=FAKE_GENESIS, target=POW_TARGET):
-        from offchain.batch import domain_separator
+        from offchain.protocol.batch import domain_separator
 
         self.chain_id, self.address = CHAIN_ID, FAKE_REGISTRY
         self.separator = domain_separator(CHAIN_ID, FAKE_REGISTRY)
@@ -141,7 +141,7 @@ class FakeRegistry:
         return self.states.get(device, (0, 0, 0, bytes(32)))
 
     def submit_many(self, batches):
-        from offchain.batch import digest_of, unpack_reading
+        from offchain.protocol.batch import digest_of, unpack_reading
 
         self.submitted.append(list(batches))
         accepted = set()

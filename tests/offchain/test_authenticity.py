@@ -9,8 +9,8 @@ tests fail if a kind of fake starts winning again.
 import numpy as np
 import pytest
 
-from offchain import authenticity, pogg
-from offchain.authenticity import ScoringParams
+from offchain.scoring import authenticity, pogg
+from offchain.scoring.authenticity import ScoringParams
 
 DAY0 = 1_468_306_800  # 2016-07-12 00:00 MST [s]
 HOUR = 3_600

@@ -1,10 +1,10 @@
-"""The batch encoding of offchain.batch against eth-account's EIP-712 encoder."""
+"""The batch encoding of offchain.protocol.batch against eth-account's EIP-712 encoder."""
 
 from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.batch import (
+from offchain.protocol.batch import (
     SECP256K1_N,
     batch_digest,
     domain_separator,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from offchain import indexer, store
+from offchain.index import indexer, store
 from offchain.gateway import ApeRegistry, _parse_batch
 
 

@@ -8,7 +8,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain import merkle
+from offchain.protocol import merkle
 
 VERIFIER_SOURCE = """# pragma version ~=0.4.3
 from snekmate.utils import merkle_proof_verification

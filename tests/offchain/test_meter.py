@@ -1,4 +1,4 @@
-"""offchain.meter: the meter statement files the miner and node commands read."""
+"""offchain.protocol.meter: the meter statement files the miner and node commands read."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 from eth_utils import to_checksum_address
 
 from greenminer import meter as device_meter
-from offchain import meter
+from offchain.protocol import meter
 
 STORAGE = "0x" + "5e" * 20
 KEY = 0x3E7E_0001  # the node's meter

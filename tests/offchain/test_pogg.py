@@ -10,7 +10,7 @@ from greenminer.protocol import EPOCH_SECONDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain import pogg
+from offchain.scoring import pogg
 
 P = 2**256 - 2**32 - 977  # secp256k1 field prime
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

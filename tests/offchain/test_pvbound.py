@@ -5,8 +5,8 @@ import pandas as pd
 import pvlib
 import pytest
 
-from offchain import pvbound
-from offchain.pvdata import read_serf_east
+from offchain.scoring import pvbound
+from testbed.pvdata import read_serf_east
 
 SITES = [  # (lat, lon) [deg]: Golden CO, Cape Town, London, Gulf of Guinea, Svalbard, Sydney
     (39.742, -105.1727),

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from offchain import store
-from offchain.store import BatchRow, Outcome
+from offchain.index import store
+from offchain.index.store import BatchRow, Outcome
 
 GENESIS = 1_700_000_000
 DEV_A = "0x" + "0A" * 20

@@ -1,12 +1,15 @@
 """
 Fixtures of the oracle tests: synthetic epochs for the pure steps (no chain), and the
 whole reward path on ape's embedded chain (SBT, registry, EpochKeys, RewardDistributor,
-DECA, owned by the deployer standing in for the DAO) fed with real signed batches.
+DECA, deployed by ``offchain.deploy`` and left with the deployer standing in for the DAO) fed with real signed batches.
 """
 
 import pytest
 
-from offchain import authenticity, indexer, oracle, store
+from offchain import oracle
+from offchain.deploy import deploy_system
+from offchain.index import indexer, store
+from offchain.scoring import authenticity
 
 from oracle_kit import (
     DEPLOYMENT,
@@ -92,31 +95,31 @@ def genesis(chain):
 
 
 @pytest.fixture
-def system(project, owner, oracle_account, vault, genesis):
-    """The reward path wired as the DAO would wire it; `owner` stands in for the DAO."""
-    sbt = owner.deploy(project.MinerSBT)
-    registry = owner.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
-    sbt.set_registry(registry, sender=owner)
-    keys = owner.deploy(project.EpochKeys, registry, sbt)
-    registry.set_epoch_keys(keys, sender=owner)
-    keys.set_oracle(oracle_account, True, sender=owner)
-    keys.set_reveal_delay(REVEAL_DELAY, sender=owner)
-    keys.set_lottery_k(2, sender=owner)
-    deca = owner.deploy(project.DecaToken)
-    distributor = owner.deploy(project.RewardDistributor, deca, keys, sbt, vault, EMISSION, POST_DEADLINE)
-    deca.set_minter(distributor, True, sender=owner)
-    distributor.set_oracle(oracle_account, True, sender=owner)
-    return oracle.Contracts(keys, distributor, registry, sbt), deca
+def system(project, chain, owner, oracle_account, genesis):
+    """The whole system as deployed for real (``offchain.deploy``), left with `owner` standing
+    in for the DAO; the DAO is the vault."""
+    s = deploy_system(project, chain, owner, [owner], oracle_account, genesis=genesis, hand_to_dao=False,
+                      registry_params={"pow_target": POW_TARGET, "capacity_margin_bps": MARGIN_BPS,
+                                       "grace_period": GRACE_PERIOD},
+                      reward_params={"emission": EMISSION, "post_deadline": POST_DEADLINE})
+    s.keys.set_reveal_delay(REVEAL_DELAY, sender=owner)
+    s.keys.set_lottery_k(2, sender=owner)
+    return s
 
 
 @pytest.fixture
 def contracts(system):
-    return system[0]
+    return system
 
 
 @pytest.fixture
 def deca(system):
-    return system[1]
+    return system.deca
+
+
+@pytest.fixture
+def vault(system):
+    return system.dao
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
-from offchain import authenticity, oracle
-from offchain.enroll import send_application
+from offchain import oracle
+from offchain.scoring import authenticity
+from offchain.protocol.enroll import send_application
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 from registry_kit import (  # noqa: E402

@@ -8,7 +8,9 @@ import stat
 
 import pytest
 
-from offchain import authenticity, oracle, store
+from offchain import oracle
+from offchain.index import store
+from offchain.scoring import authenticity
 from offchain.oracle import COMMITTED, EXPIRED, POSTED, SWEPT, OracleError
 
 from oracle_kit import EMISSION, POST_DEADLINE, Crash, events
@@ -26,7 +28,7 @@ def _state(engine, epoch):
 
 def _counts(c, chain):
     return (len(events(c.keys.Committed, chain)), len(events(c.keys.Revealed, chain)),
-            len(events(c.distributor.Posted, chain)))
+            len(events(c.rewards.Posted, chain)))
 
 
 # ------------------------------------------------------------------ the happy path
@@ -44,10 +46,10 @@ def test_run__finished_epoch__committed_revealed_scored_posted(
     table = oracle.read_table(oracle.table_path(tmp_path, 0))
     assert [r.token_id for r in table.rows] == fleet.token_ids[:3]  # the silent device is not scored
     assert [r.n for r in table.rows] == [12, 12, 6]
-    (posted,) = events(contracts.distributor.Posted, chain)
+    (posted,) = events(contracts.rewards.Posted, chain)
     assert bytes(posted.root) == table.root and posted.total == table.total
     assert posted.uri == oracle.table_path(tmp_path, 0).resolve().as_uri()
-    assert bytes(posted.params_hash) == authenticity.params_hash(authenticity.get_scoring_params(contracts.distributor))
+    assert bytes(posted.params_hash) == authenticity.params_hash(authenticity.get_scoring_params(contracts.rewards))
     assert deca.balanceOf(vault) == EMISSION - table.total
     assert table.sk == contracts.keys.secret(0) and table.entropy == bytes(contracts.keys.entropy(0))
     assert all(r.a > 0.9 for r in table.rows), [(r.a, r.checks) for r in table.rows]  # flat power at noon, neighbours agree
@@ -90,9 +92,9 @@ def test_claim__published_proofs__every_winner_paid_once(
     table = oracle.read_table(oracle.table_path(tmp_path, 0))
     assert all(r.winner for r in table.rows) and table.total > 0
     for r, miner in zip(table.rows, fleet.owners):
-        tx = contracts.distributor.claim(0, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_mwh, r.proof, *r.point,
+        tx = contracts.rewards.claim(0, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_mwh, r.proof, *r.point,
                                          sender=owner)
-        logs = tx.decode_logs(contracts.distributor.Claimed)
+        logs = tx.decode_logs(contracts.rewards.Claimed)
         assert len(logs) == 1 and logs[0].amount == r.amount and logs[0].owner == miner.address
         assert deca.balanceOf(miner) == r.amount
     assert sum(deca.balanceOf(m) for m in fleet.owners) == table.total
@@ -117,7 +119,7 @@ def test_run__two_epochs__both_posted_in_order(chain, contracts, fleet, indexed,
     engine = make_oracle()
     run_oracle(engine)
     assert [_state(engine, e)["state"] for e in (0, 1)] == [POSTED, POSTED]
-    assert [log.epoch for log in events(contracts.distributor.Posted, chain)] == [0, 1]
+    assert [log.epoch for log in events(contracts.rewards.Posted, chain)] == [0, 1]
     assert _counts(contracts, chain) == (2, 2, 2)
 
 
@@ -191,7 +193,7 @@ def test_run__crash_after_table_written__same_root_posted(
     first = oracle.read_table(oracle.table_path(tmp_path, 0))
     monkeypatch.undo()
     run_oracle(make_oracle())
-    (posted,) = events(contracts.distributor.Posted, chain)
+    (posted,) = events(contracts.rewards.Posted, chain)
     assert bytes(posted.root) == first.root
 
 
@@ -286,7 +288,7 @@ def test_run__reveal_window_missed__expired_then_swept(
 def test_verify_epoch__honest_table__no_problem(chain, contracts, fleet, indexed, make_oracle, run_oracle, tmp_path):
     _settle_epoch_0(fleet, indexed, counts=[12, 9, 12, 4])
     run_oracle(make_oracle())
-    (posted,) = events(contracts.distributor.Posted, chain)
+    (posted,) = events(contracts.rewards.Posted, chain)
     table = oracle.get_table(posted.uri)
     assert oracle.verify_epoch(contracts, 0, table) == []
 
@@ -295,7 +297,7 @@ def test_verify_epoch__emission_changed_after_the_post__read_at_the_post(
         chain, contracts, fleet, indexed, make_oracle, run_oracle, owner, tmp_path):
     _settle_epoch_0(fleet, indexed)
     run_oracle(make_oracle())
-    contracts.distributor.set_emission(1, sender=owner)
+    contracts.rewards.set_emission(1, sender=owner)
     assert oracle.verify_epoch(contracts, 0, oracle.table_path(tmp_path, 0)) == []
 
 

@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from offchain import authenticity, merkle, oracle, pogg, store
+from offchain import oracle
+from offchain.index import store
+from offchain.protocol import merkle
+from offchain.scoring import authenticity, pogg
 from offchain.oracle import ZERO32
 
 from oracle_kit import EMISSION

@@ -3,7 +3,7 @@
 import pytest
 from eth_account import Account
 
-from offchain.enroll import send_application
+from offchain.protocol.enroll import send_application
 
 from registry_kit import (
     ATTACKER_KEY,

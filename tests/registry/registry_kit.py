@@ -1,14 +1,14 @@
 """Signed batches for the registry tests and the gas bench.
 
 Builds, proves (PoW) and signs a device batch as a device would, with the off-chain
-encoder (`offchain.batch`) while searching a nonce and eth-account's ``encode_typed_data``
+encoder (`offchain.protocol.batch`) while searching a nonce and eth-account's ``encode_typed_data``
 as the reference digest; every signed batch checks the two agree.
 """
 
 from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 
-from offchain.batch import (
+from offchain.protocol.batch import (
     EPOCH_SECONDS,
     ZERO_HASH as ZERO32,
     batch_digest,

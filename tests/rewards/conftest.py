@@ -115,7 +115,7 @@ def run_epoch(miners, commit, reveal):
 
 @pytest.fixture
 def point_of(miners):
-    """The lottery point SK·PK_device of a token (offchain.pogg.ecdh_point)."""
+    """The lottery point SK·PK_device of a token (offchain.scoring.pogg.ecdh_point)."""
 
     def point_of(sk, token_id):
         return ecdh(sk, miners.pubkey(token_id))

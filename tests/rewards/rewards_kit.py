@@ -1,8 +1,8 @@
 """Miners, epochs and reward tables for the EpochKeys / RewardDistributor tests and gas bench.
 
 Builds on ``registry_kit`` (tests/registry): the same signed, proven batches, so that the
-registry holds real legal counts N. Python twins are the reference: ``offchain.pogg``
-(ECDH point, SEED) and ``offchain.merkle`` (leaves, root, proofs).
+registry holds real legal counts N. Python twins are the reference: ``offchain.scoring.pogg``
+(ECDH point, SEED) and ``offchain.protocol.merkle`` (leaves, root, proofs).
 """
 
 import sys
@@ -24,8 +24,9 @@ from registry_kit import (  # noqa: E402
 )
 
 from greenminer import secp256k1  # noqa: E402
-from offchain import merkle, pogg  # noqa: E402
-from offchain.enroll import send_application  # noqa: E402
+from offchain import pogg  # noqa: E402
+from offchain.protocol import merkle
+from offchain.protocol.enroll import send_application  # noqa: E402
 
 __all__ = [
     "CAPACITY_W", "EPOCH_SECONDS", "GRACE_PERIOD", "MARGIN_BPS", "POW_TARGET", "SECP256K1_N",
@@ -136,7 +137,7 @@ def reveal_epoch(chain, keys, sender, epoch, sk):
 
 
 class Table:
-    """An epoch's reward table: rows, their Merkle tree and proofs (offchain.merkle)."""
+    """An epoch's reward table: rows, their Merkle tree and proofs (offchain.protocol.merkle)."""
 
     def __init__(self, epoch, rows):
         """``rows``: list of ``(token_id, amount, a_bps, q_bps, v_mwh)``."""
@@ -169,5 +170,5 @@ def filler_rows(count, first_token=10_000, amount=10**15):
 
 
 def ecdh(sk, pubkey64):
-    """The lottery point ``sk · PK_device`` (offchain.pogg.ecdh_point)."""
+    """The lottery point ``sk · PK_device`` (offchain.scoring.pogg.ecdh_point)."""
     return pogg.ecdh_point(sk, pubkey64)

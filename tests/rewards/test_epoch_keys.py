@@ -1,4 +1,4 @@
-"""EpochKeys: commit-reveal of the epoch key, entropy, and the lottery against offchain.pogg."""
+"""EpochKeys: commit-reveal of the epoch key, entropy, and the lottery against offchain.scoring.pogg."""
 
 import hashlib
 import itertools
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from greenminer import secp256k1
-from offchain import pogg
+from offchain.scoring import pogg
 from rewards_kit import GRACE_PERIOD, REVEAL_DELAY, SECP256K1_N, epoch_key, pubkey_of
 
 P = secp256k1.P
@@ -263,7 +263,7 @@ _epochs = itertools.count()
 @settings(SLOW, max_examples=12)
 def test_seed__random_keys_points_and_n__equals_python(keys, owner, miners, miner, run_epoch, device_keys, counts, sk, k):
     """Each example: new devices with random keys and 1..12 readings in a new epoch, then
-    seed / is_winner / point_ok of every device against offchain.pogg."""
+    seed / is_winner / point_ok of every device against offchain.scoring.pogg."""
     assume(all("0x%064x" % d not in miners.key.values() for d in device_keys))
     e = next(_epochs) * 2 + 1  # leave an epoch between examples: batches land after the last one
     keys.set_lottery_k(k, sender=owner)

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from greenminer import secp256k1
-from offchain import merkle, pogg
-from offchain.authenticity import ScoringParams, get_scoring_params, params_hash
+from offchain.protocol import merkle
+from offchain.scoring import pogg
+from offchain.scoring.authenticity import ScoringParams, get_scoring_params, params_hash
 from rewards_kit import EMISSION, EPOCH_SECONDS, POST_DEADLINE, Table, filler_rows
 
 P = secp256k1.P
@@ -318,7 +319,7 @@ def test_claim__loser_at_k_60__not_a_winner(keys, miners, miner, run_epoch, post
 
 
 def test_claim__agrees_with_is_winner_and_python(keys, owner, dist, deca, miners, miner, run_epoch, post_table, claim, point_of):
-    """K = 2: about half win; a claim passes exactly for the winners, as offchain.pogg says."""
+    """K = 2: about half win; a claim passes exactly for the winners, as offchain.scoring.pogg says."""
     keys.set_lottery_k(2, sender=owner)
     tokens = [miners.admit(0xE000 + i, miner) for i in range(6)]
     counts = {t: 1 + 2 * i for i, t in enumerate(tokens)}

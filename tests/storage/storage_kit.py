@@ -9,7 +9,7 @@ their statements with the device library (``greenminer.meter``).
 from greenminer import batch, meter, secp256k1
 
 from offchain import market
-from offchain.enroll import send_application
+from offchain.protocol.enroll import send_application
 
 CAPACITY_W = 4_200
 REFERENCE_PRICE = 10**30  # DECA wei per mWh x 1e18: 1 DECA per kWh

@@ -10,7 +10,7 @@ market per example. After every step, outside any ``chain.isolate()`` block:
   energy received, paid and delivered out per node gives each node's tokenized and unpaid;
 - the pool: reserves ≤ balances, every LP share is redeemable (Σ ``quote_remove`` over all
   holders ≤ reserves), k never decreases across a swap, and every swap, add and remove
-  moves exactly what ``offchain.amm`` computes for the same reserves and fee.
+  moves exactly what ``testbed.amm`` computes for the same reserves and fee.
 """
 
 import copy
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from conftest import DEVICE_KEYS, METER_KEYS
-from offchain import amm
+from testbed import amm
 from storage_kit import DAO_SHARE_BPS, HOUR, MIN_PAYMENT_MWH, PRICE_BAND_BPS, REFERENCE_PRICE, deploy_market
 
 DEAD = amm.DEAD
@@ -164,7 +164,7 @@ class MarketMachine(RuleBasedStateMachine):
         else:
             tx = m.pool.swap_exact_out(token_in, amount, MAX, who, deadline, sender=who)
         [s] = tx.decode_logs(m.pool.Swap)
-        assert (s.amount_in, s.amount_out) == (expected_in, expected_out)  # the contract = offchain.amm
+        assert (s.amount_in, s.amount_out) == (expected_in, expected_out)  # the contract = testbed.amm
         rd2, re2 = self._pool_state()
         assert (rd2, re2) == ((rd + expected_in, re - expected_out) if deca_in else (rd - expected_out,
                                                                                       re + expected_in))

@@ -8,7 +8,7 @@ from eth_utils import keccak
 
 from conftest import ATTACKER_DEVICE_KEY, DEVICE_KEYS, METER_KEYS
 from greenminer import meter as device_meter
-from offchain import meter
+from offchain.protocol import meter
 from storage_kit import DELIVERED_OUT, HOUR, NODE_CAPACITY, RECEIVED, SENT, address_of
 
 CREDITED, REQUESTED, PAID = 1, 2, 3

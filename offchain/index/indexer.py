@@ -6,7 +6,7 @@ The indexer: the MeasurementRegistry's ``BatchAccepted`` events into the store.
   in one transaction, so a crash resumes where the last step ended.
 - :func:`rebuild` empties the index and reads again from the registry's deployment.
 - :func:`verify` recomputes each stored batch's EIP-712 digest and signer from the stored
-  fields (:mod:`offchain.batch`, independent of the device's encoder) and compares the
+  fields (:mod:`offchain.protocol.batch`, independent of the device's encoder) and compares the
   store with the chain's events; it returns every difference.
 
 The functions take an ape contract instance of the registry and a store connection.
@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 from eth_utils import to_checksum_address
 
-from offchain import store
-from offchain.batch import as_hex, batch_digest, domain_separator, pack_reading, recover_signer, unpack_reading
+from offchain.index import store
+from offchain.protocol.batch import as_hex, batch_digest, domain_separator, pack_reading, recover_signer, unpack_reading
 
 STEP = 2_000  # blocks per event query
 KEY_LAST_BLOCK = "indexer.last_block"
@@ -44,7 +44,7 @@ class Difference(NamedTuple):
 
 
 def _parse_event(log):
-    """A :class:`offchain.store.BatchRow` from one decoded ``BatchAccepted`` log."""
+    """A :class:`offchain.index.store.BatchRow` from one decoded ``BatchAccepted`` log."""
     return store.BatchRow(
         batch_hash=as_hex(log.batch_hash),
         device=to_checksum_address(log.device),

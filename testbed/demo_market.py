@@ -4,7 +4,8 @@ a buyer taking energy out, and the parity of nodes and ENERGY at the end."""
 import click
 from greenminer import meter, secp256k1
 
-from offchain import market, simulator
+from offchain import market
+from testbed import simulator
 from offchain.governance import call
 
 METER_SEED = "demo-meters"  # node meter keys: simulator.device_key(METER_SEED, j)
@@ -24,7 +25,7 @@ def _sign(priv, chain, storage, *statement):
 
 def deliver_surplus(chain, system, miners, sellers, start, fleet_seed):
     """Each of the first ``sellers`` miners sells a share of each day's measured energy, day 1 to node 1, day 2 to node 2."""
-    storage, sbt, registry = system["storage"], system["sbt"], system["registry"]
+    storage, sbt, registry = system.storage, system.sbt, system.registry
     click.echo(f"== the honest miners each sell {SURPLUS_BPS / 100:.0f} % of each day's generation into a storage node")
     deliveries = {}  # token -> [(key, loss_bps)]
     for i in range(sellers):
@@ -65,7 +66,7 @@ def review_line(desk, request_id):
 
 def pay_for_energy(chain, system, members, miners, deliveries, ballot):
     """Miners request payment; the DAO reviews, approves three, rejects one; the corrected one passes."""
-    desk, dao, sbt = system["desk"], system["dao"], system["sbt"]
+    desk, dao, sbt = system.desk, system.dao, system.sbt
     click.echo("== miners request payment for the month; the DAO reviews each request in one view")
     now = chain.pending_timestamp
     requests = {}
@@ -110,7 +111,7 @@ def pay_for_energy(chain, system, members, miners, deliveries, ballot):
 
 def trade_and_take_out(chain, system, members, miners, buyer, ballot):
     """A buyer gets DECA from the vault, swaps for ENERGY, takes energy out of node 1; a miner cashes out."""
-    deca, energy, pool, storage, dao = (system[k] for k in ("deca", "energy", "pool", "storage", "dao"))
+    deca, energy, pool, storage, dao = system.deca, system.energy, system.pool, system.storage, system.dao
     click.echo("== a neighbour buys stored energy; swaps move the price")
     grant = pool.reserves()[0] // 5  # a fifth of the pool's DECA: a big order for this small pool
     ballot(dao, members, [call(deca.transfer, buyer.address, grant)],
@@ -163,7 +164,7 @@ def show_pool(pool, label):
 
 
 def show_parity(system):
-    parity = market.get_parity(system["storage"], system["energy"])
+    parity = market.get_parity(system.storage, system.energy)
     click.echo("== parity of the storage nodes and ENERGY")
     for n in parity.nodes:
         click.echo(f"  node {n.node}: stored {n.stored_mwh / 1000:9.1f} Wh = "
@@ -176,13 +177,13 @@ def show_parity(system):
 
 def run_market(chain, system, members, miners, sellers, start, fleet_seed, buyer, ballot):
     """The chapter; `ballot(dao, members, calls, description)` runs and prints one proposal."""
-    storage = system["storage"]
+    storage = system.storage
     click.echo("== the DAO registers two storage nodes")
     calls = []
     for j, (capacity, lat, lon) in enumerate(NODES):
         meter_address = "0x" + secp256k1.address(secp256k1.public_key(simulator.device_key(METER_SEED, j))).hex()
         calls.append(call(storage.register_node, meter_address, capacity, lat, lon))
-    ballot(system["dao"], members, calls, "register storage nodes 1 and 2")
+    ballot(system.dao, members, calls, "register storage nodes 1 and 2")
     for n in market.get_nodes(storage):
         click.echo(f"  node {n.node}: meter {n.meter[:10]}, {n.capacity_mwh / 1e6:.0f} kWh at "
                    f"{n.lat_udeg / 1e6:.4f}, {n.lon_udeg / 1e6:.4f}")

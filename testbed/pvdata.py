@@ -32,7 +32,7 @@ import pathlib
 
 import numpy as np
 
-from offchain import pvbound
+from offchain.scoring import pvbound
 
 SERF_EAST_FILES = {
     "15min": "serf_east_15min_ac_power.csv",  # 2016-07-01 .. 2016-10-13, 15 min
@@ -629,7 +629,7 @@ def book_epochs(ts, totals_mwh, genesis_s, n_epochs, epoch_s=3600):
 
     An epoch's energy is its last reading's total minus the total of the reading just
     before its first one (in an earlier epoch); the first epoch with readings counts from
-    its own first reading (``offchain.store.write_batches``).
+    its own first reading (``offchain.index.store.write_batches``).
 
     Parameters
     ----------

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from greenminer.protocol import EPOCH_SECONDS, MAX_READINGS, SAMPLE_SECONDS
 
-from offchain import pvbound
+from offchain.scoring import pvbound
 
 COPY_CANDIDATES = 4  # older neighbours a series is compared with for copying, the nearest
 CONSENSUS_VOUCHERS = 6  # vouchers a consensus takes, the nearest
@@ -578,7 +578,7 @@ def authenticate(inputs, params=ScoringParams(), near=None, cache=None, **bound_
     -------
     Authenticity
     """
-    from offchain.pogg import neighbours as find_neighbours
+    from offchain.scoring.pogg import neighbours as find_neighbours
 
     p = params
     margin, floor = _bps(p.margin_bps), _bps(p.floor_bps)

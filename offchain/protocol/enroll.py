@@ -17,7 +17,7 @@ from eth_keys import keys
 from eth_utils import to_checksum_address
 from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX
 
-from offchain.batch import EIP712_TYPES, recover_signer
+from offchain.protocol.batch import EIP712_TYPES, recover_signer
 
 MAX_START_TOTAL_MWH = 2**64  # MinerSBT's bound on the enrollment's total [mWh]
 ENROLLMENT_TTL = 86_400  # [s] MinerSBT takes an enrollment for a day after its time

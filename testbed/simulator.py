@@ -1,9 +1,9 @@
 """A fleet of virtual miners: the real device code on fake INA219 chips and a virtual clock.
 
 Each virtual device is a real :class:`greenminer.miner.Miner` reading a register-level
-fake INA219 (:mod:`offchain.fake_ina219`) through the real Adafruit driver, with its own
+fake INA219 (:mod:`testbed.fake_ina219`) through the real Adafruit driver, with its own
 storage directory and key. The power each chip sees comes from a measured PV series
-(:mod:`offchain.pvdata`, NREL SERF East by default) scaled to the device's capacity, with
+(:mod:`testbed.pvdata`, NREL SERF East by default) scaled to the device's capacity, with
 per-device noise and time offset. The clock only moves when the simulator moves it, so
 48 hours of five devices run in seconds.
 
@@ -13,7 +13,7 @@ tests hand in a :class:`Collector`, a demo an HTTP poster to the gateway, e.g.
 refuses epochs in the chain's future, so a fleet posting to a chain should start at least
 as many hours before the chain's time as it simulates (or the chain's clock must follow).
 
-Command line: ``python -m offchain.simulator --devices 5 --hours 48`` (see ``--help``).
+Command line: ``python -m testbed.simulator --devices 5 --hours 48`` (see ``--help``).
 """
 
 import argparse

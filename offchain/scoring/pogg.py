@@ -37,11 +37,12 @@ import hashlib
 from typing import NamedTuple
 
 import numpy as np
+from coincurve import PublicKey
 
-from greenminer import secp256k1
 from greenminer.protocol import MAX_BPS, MAX_READINGS
 
 WINDOW = 168  # [epochs] statistics window W
+SECP256K1_P = 2**256 - 2**32 - 977  # the curve's field prime
 LOTTERY_K = 60  # one winner in K on average
 EARTH_RADIUS_KM = 6371.0088  # [km] mean radius (IUGG)
 DEFAULT_RADIUS_KM = 25.0  # [km] neighbours share the weather within a few tens of km
@@ -68,7 +69,8 @@ def ecdh_point(sk, pubkey64):
     (int, int)
         Affine point ``(x, y)``; its ``x`` is the ECDH value ``X`` of the lottery.
     """
-    return secp256k1.multiply(sk, secp256k1.decode_point(bytes(pubkey64)))
+    point = PublicKey(b"\x04" + bytes(pubkey64)).multiply(int(sk).to_bytes(32, "big")).format(compressed=False)
+    return int.from_bytes(point[1:33], "big"), int.from_bytes(point[33:], "big")
 
 
 def seed(x, n, entropy, k=LOTTERY_K):
@@ -93,7 +95,7 @@ def seed(x, n, entropy, k=LOTTERY_K):
     entropy = bytes(entropy)
     if len(entropy) != 32:
         raise ValueError("pogg: entropy must be 32 bytes")
-    word = (int(x) * int(n)) % secp256k1.P
+    word = (int(x) * int(n)) % SECP256K1_P
     digest = hashlib.sha256(word.to_bytes(32, "big") + entropy).digest()
     return int.from_bytes(digest, "big") % int(k)
 
@@ -423,7 +425,7 @@ def score_inputs(inputs, winner_mask, emission, k, params=None, cache=None, **bo
     -------
     Scores
     """
-    from offchain import authenticity
+    from offchain.scoring import authenticity
 
     params = params or authenticity.ScoringParams()
     auth = authenticity.authenticate(inputs, params, cache=cache, **bound_kwargs)

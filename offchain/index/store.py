@@ -2,7 +2,7 @@
 The off-chain index: SQLite tables rebuilt from the registry's events, plus the gateway's queue.
 
 The chain's logs are the database; this store is an index of them that can always be
-wiped and rebuilt (:func:`offchain.indexer.rebuild`). Units as in the design: time [s],
+wiped and rebuilt (:func:`offchain.index.indexer.rebuild`). Units as in the design: time [s],
 power [mW], energy [mWh]. Hashes and signatures are stored as ``0x`` hex text, addresses
 as checksummed text.
 
