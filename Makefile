@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine with Python 3.10+, Node 18+ and make:
+# Two entry points for a fresh machine with Python 3.11+, Node 18+ and make:
 #   make demo   - create the environment if missing, run the demo on the embedded chain
 #   make test   - create the environment if missing, run the whole test suite
 # Everything lands in .venv/ and node_modules/ inside the checkout.
@@ -12,7 +12,7 @@ export APE_DATA_FOLDER ?= $(CURDIR)/.ape
 export PYTHONWARNINGS ?= ignore:::pydantic_settings.sources.utils
 ANVIL_BIN = $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin))
 
-.PHONY: demo test test-anvil bench env
+.PHONY: demo test test-anvil lint bench env
 
 env: $(VENV)/.installed node_modules/.installed
 
@@ -34,6 +34,9 @@ demo: env
 
 test: env
 	ape test
+
+lint: env
+	ruff check .
 
 # The contract tests again, on Anvil (a real JSON-RPC node); of the market, the pool's and the
 # storage nodes' and payment desk's unit tests (their stateful property tests run above). Late in a long run ape sometimes

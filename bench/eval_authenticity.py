@@ -57,12 +57,13 @@ import argparse
 import hashlib
 import importlib
 import json
+import os
 import time
 import zlib
 
 import numpy as np
-from greenminer.protocol import EPOCH_SECONDS
 
+from greenminer.protocol import EPOCH_SECONDS
 from offchain.scoring import authenticity, pogg, pvbound
 from testbed import pvdata
 
@@ -204,7 +205,10 @@ def population(scenario):
         miners.append(g)
 
     src = reals[spec["copied"]]
-    near = lambda km_e, km_n: _offset(src.lat, src.lon, km_e, km_n)  # noqa: E731
+
+    def near(km_e, km_n):
+        return _offset(src.lat, src.lon, km_e, km_n)
+
 
     # fabricated series: each declares a plane that suits it (default: the common roof of its
     # latitude; a copy or replay: the plane of the system it takes from)
@@ -335,7 +339,10 @@ def readings(miner, genesis, power=None):
 
 # PoGG's default parameters, with a reference energy no epoch of these few miners reaches,
 # so that every unit of contribution earns the same in every run (``pogg.split``)
-PARAMS = authenticity.ScoringParams()._replace(reference_kwh=1_000_000, **{k: int(v) for k, v in (a.split("=") for a in __import__("os").environ.get("EVAL_PARAMS", "").split() if a)})
+PARAMS = authenticity.ScoringParams()._replace(
+    reference_kwh=1_000_000,
+    **{k: int(v) for k, v in (a.split("=") for a in os.environ.get("EVAL_PARAMS", "").split() if a)},
+)
 
 
 class _Paid:
@@ -526,7 +533,7 @@ def real_pair(result):
     miners = result["miners"]
     iw = next(i for i, x in enumerate(miners) if x.name == w.site["name"])
     ir = next(i for i, x in enumerate(miners) if x.name == r.site["name"])
-    (tsw, pww, _, ew), (tsr, prr, _, er) = result["data"][iw], result["data"][ir]
+    (_, pww, _, ew), (_, prr, _, er) = result["data"][iw], result["data"][ir]
     both = np.isfinite(pww) & np.isfinite(prr) & ((pww > 0) | (prr > 0))
     c5 = float(np.corrcoef(pww[both], prr[both])[0, 1])
     producing = (ew > 0) & (er > 0)

@@ -18,7 +18,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "storage"))
-from storage_kit import HOUR, REFERENCE_PRICE, deploy_market  # noqa: E402
+from storage_kit import HOUR, REFERENCE_PRICE, deploy_market  # noqa: E402 - the kit's folder joins sys.path just above
 
 MARKETS = 3
 DEVICE_KEYS = [0xBE7C_0000 + i for i in range(1, 3)]

@@ -18,7 +18,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "market"))
-from market_kit import FAR, MAX, Kit  # noqa: E402
+from market_kit import FAR, MAX, Kit  # noqa: E402 - the kit's folder joins sys.path just above
 
 TARGETS = {"swap exact-in": 80_000, "swap exact-out": 80_000, "swap exact-in (finite allowance)": 80_000}
 ROUNDS = 5

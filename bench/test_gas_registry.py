@@ -22,12 +22,10 @@ import sys
 from pathlib import Path
 from statistics import mean
 
-import pytest
-
 from offchain.protocol.enroll import send_application
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "registry"))
-from registry_kit import (  # noqa: E402
+from registry_kit import (  # noqa: E402 - the kit's folder joins sys.path just above
     CAPACITY_W,
     EPOCH_SECONDS,
     GRACE_PERIOD,
@@ -37,6 +35,7 @@ from registry_kit import (  # noqa: E402
     hour_readings,
     make_batch,
 )
+
 WARMUP = [48 * k for k in range(9)]  # 0 .. 384: one batch per superblock
 BLOCK = list(range(400, 416))  # the measured steady block of 16 epochs
 TARGETS = {"submit": 55_000, "submit_many x50": 30_000}

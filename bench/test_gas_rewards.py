@@ -21,7 +21,7 @@ from pathlib import Path
 from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "rewards"))
-from rewards_kit import (  # noqa: E402
+from rewards_kit import (  # noqa: E402 - the kit's folder joins sys.path just above
     EPOCH_SECONDS,
     Miners,
     Table,

@@ -117,7 +117,7 @@ def _is_multiple(k: uint256, px: uint256, py: uint256, q: address) -> bool:
 @pure
 def _seed(x: uint256, n: uint256, entropy: bytes32, k: uint256) -> uint256:
     """
-    @dev SEED = uint256(sha256(bytes32((x·n) mod p) ‖ entropy)) mod k (DESIGN §5).
+    @dev SEED = uint256(sha256(bytes32((x·n) mod p) ‖ entropy)) mod k (docs/architecture.md, PoGG).
     """
     word: uint256 = uint256_mulmod(x, n, secp256k1.SECP256K1_P)
     return convert(sha256(concat(convert(word, bytes32), entropy)), uint256) % k

@@ -8,7 +8,6 @@ its DAO (whose module directory names every contract).
 from typing import NamedTuple
 
 from greenminer.protocol import EPOCH_SECONDS
-
 from offchain.governance import DEFAULT_DAO_PARAMS
 
 # module name -> contract type; the DAO's own name for it is the key

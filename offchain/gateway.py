@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 from aiohttp import web
 from eth_utils import to_checksum_address
-from greenminer.protocol import EPOCH_SECONDS, MAX_BPS, MAX_READINGS, UINT64_MAX, UINT128_MAX
 
+from greenminer.protocol import EPOCH_SECONDS, MAX_BPS, MAX_READINGS, UINT64_MAX, UINT128_MAX
 from offchain.index import store
 from offchain.protocol.batch import (
     UINT256_MAX,

@@ -10,6 +10,7 @@ from ape.exceptions import ContractLogicError
 
 from offchain.deploy import deploy_system, system_at
 
+
 def record_path():
     """Where the current network's deployment is recorded (one file per network and chain id)."""
     net = networks.provider.network

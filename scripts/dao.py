@@ -23,7 +23,7 @@ def _parse_call(system, text):
         module, method = head.strip().split(".")
         args = ast.literal_eval(f"({args_text.rstrip()[:-1]},)") if args_text.strip() != ")" else ()
     except (ValueError, SyntaxError):
-        raise click.BadParameter(f"{text!r}: expected module.method(arg, ...)", param_hint="--call")
+        raise click.BadParameter(f"{text!r}: expected module.method(arg, ...)", param_hint="--call") from None
     if module not in system._fields:
         raise click.BadParameter(f"unknown module {module!r}; known: {', '.join(system._fields)}", param_hint="--call")
     handler = getattr(getattr(system, module), method, None)
@@ -32,7 +32,7 @@ def _parse_call(system, text):
     try:
         return (getattr(system, module).address, 0, handler.encode_input(*args))
     except Exception as err:  # ape raises several kinds for bad arguments
-        raise click.BadParameter(f"{text}: {err}", param_hint="--call")
+        raise click.BadParameter(f"{text}: {err}", param_hint="--call") from None
 
 
 def _existing(dao, proposal_id):
@@ -154,7 +154,8 @@ def show(proposal_id):
         click.echo(f"  description: {created[0].description}")
     click.echo(f"  proposer:    {p.proposer}")
     click.echo(f"  voting:      {when(p.vote_start)} .. {when(p.vote_end)}")
-    click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; quorum {dao.quorum(proposal_id)} of {p.electorate} (fixed at creation)")
+    click.echo(f"  votes:       for {p.for_votes}, against {p.against_votes}, abstain {p.abstain_votes}; "
+               f"quorum {dao.quorum(proposal_id)} of {p.electorate} (fixed at creation)")
     if p.eta:
         click.echo(f"  executable:  from {when(p.eta)} until {when(p.expires)} (fixed when queued)")
     else:

@@ -18,19 +18,19 @@ from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 from eth_utils import to_checksum_address
+
 from greenminer import enroll as device_enroll
 from greenminer.net import HttpNet
 from greenminer.protocol import EPOCH_SECONDS
-
 from offchain import gateway, oracle
+from offchain.governance import call, state_name
 from offchain.index import indexer, store
 from offchain.protocol import enroll
 from offchain.scoring import authenticity
 from testbed import pvdata, simulator
-from testbed.localchain import run_ballot
-from offchain.governance import call, state_name
-
 from testbed.demo_market import run_market
+from testbed.localchain import run_ballot
+
 from ._system import deploy_and_record, record_path
 
 HOURS = 48  # simulated hours of measurements

@@ -13,6 +13,7 @@
 import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
+
 from offchain import market
 from offchain.protocol import enroll, meter
 from offchain.protocol.batch import unpack_reading
@@ -127,7 +128,7 @@ def _statement(path, kind):
     try:
         return meter.read_statement(path, kind)
     except ValueError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
 
 
 slippage_option = click.option("--slippage-bps", type=click.IntRange(0, 10_000), default=50, show_default=True,

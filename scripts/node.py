@@ -91,7 +91,7 @@ def fill(account, request_id, path):
     try:
         s = meter.read_statement(path, meter.DELIVERED_OUT)
     except ValueError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from None
     r = storage.requests(request_id)
     if r.status != 1:
         raise click.ClickException(f"request {request_id} is not open")

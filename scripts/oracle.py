@@ -36,7 +36,7 @@ def _files(url, folder):
     try:
         return url, folder or oracle.folder_of_store(url)
     except (oracle.OracleError, ValueError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
 
 
 @click.group()
@@ -67,12 +67,12 @@ def run(account, url, folder, base_url, from_epoch, once, mine, poll):
     try:
         conn = store.open_store(url)
     except ValueError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     try:
         engine = oracle.Oracle(contracts, account, conn, folder, base_url=base_url, from_epoch=from_epoch)
         waiting = oracle.run(engine, once=once, mine=(lambda n: chain.mine(n)) if mine else None, poll=poll)
     except oracle.OracleError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         click.echo("oracle stopped; `run` resumes where it was")
         return
@@ -100,7 +100,7 @@ def verify(epoch, table_file):
             table = oracle.get_table(uri)
         problems = oracle.verify_epoch(contracts, epoch, table)
     except oracle.OracleError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     for problem in problems:
         click.echo(problem)
     if problems:

@@ -1,6 +1,6 @@
 """Constant-product maths of the DECA/ENERGY LiquidityPool, integer for integer.
 
-The twin of ``contracts/LiquidityPool.vy`` (DESIGN.md §6): every function rounds as the
+The twin of ``contracts/LiquidityPool.vy`` (docs/architecture.md, energy market): every function rounds as the
 contract does, so tests compare the two exactly. Order everywhere: DECA first, ENERGY
 second. Units: DECA in wei (18 decimals), ENERGY in base units (1 = 1 mWh).
 

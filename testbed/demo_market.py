@@ -2,11 +2,11 @@
 a buyer taking energy out, and the parity of nodes and ENERGY at the end."""
 
 import click
-from greenminer import meter, secp256k1
 
+from greenminer import meter, secp256k1
 from offchain import market
-from testbed import simulator
 from offchain.governance import call
+from testbed import simulator
 
 METER_SEED = "demo-meters"  # node meter keys: simulator.device_key(METER_SEED, j)
 # Two battery sites near the miners: capacity [mWh], lat/lon [µdeg]

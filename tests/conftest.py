@@ -9,9 +9,34 @@ from testbed.localchain import pass_proposal as _pass_proposal
 Account.enable_unaudited_hdwallet_features()
 
 
-@pytest.fixture(scope="session")
-def deployer(accounts):
-    return accounts[0]
+# Every actor once: one test account each, the same in every folder.
+ACTORS = {
+    "deployer": 0,  # deploys; stands in for the DAO as `owner` outside tests/contracts
+    "miner": 4,
+    "other_miner": 5,
+    "relayer": 6,  # the gateway's account: relays device batches (anyone may)
+    "oracle_account": 7,  # holds the oracle role on EpochKeys and RewardDistributor
+    "vault": 8,  # stands in for the DAO's treasury
+    "attacker": 9,
+    "stranger": 10,  # anyone: relays, reveals, sweeps, claims or fills for others
+    "alice": 11,  # pool traders
+    "bob": 12,
+    "carol": 13,
+    "buyer": 14,  # holds ENERGY and takes energy out of a node
+    "epoch_keys": 15,  # stands in for the EpochKeys contract in the registry's tests
+}
+
+
+def _actor(name, index):
+    def fixture(accounts):
+        return accounts[index]
+
+    fixture.__name__ = name
+    return pytest.fixture(scope="session", name=name)(fixture)
+
+
+for _name, _index in ACTORS.items():
+    globals()[_name] = _actor(_name, _index)
 
 
 @pytest.fixture(scope="session")
@@ -20,37 +45,10 @@ def dao_members(accounts):
 
 
 @pytest.fixture(scope="session")
-def miner(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def other_miner(accounts):
-    return accounts[5]
-
-
-@pytest.fixture(scope="session")
-def attacker(accounts):
-    return accounts[9]
-
-
-@pytest.fixture(scope="session")
 def owner(deployer):
     """Stands in for the TechnicalDAO as owner of every contract (the DAO's own path is
     tested in tests/contracts)."""
     return deployer
-
-
-@pytest.fixture(scope="session")
-def vault(accounts):
-    """Stands in for the DAO's treasury."""
-    return accounts[8]
-
-
-@pytest.fixture(scope="session")
-def stranger(accounts):
-    """Anyone: relays, reveals, sweeps, claims or fills for others."""
-    return accounts[10]
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """
-The oracle operator's engine: commit, reveal, score, publish and post each epoch (DESIGN.md §5).
+The oracle operator's engine: commit, reveal, score, publish and post each epoch (docs/architecture.md, PoGG).
 
 Each finished epoch goes through a persisted state machine::
 
@@ -57,28 +57,86 @@ folder's files; ``chain`` holds the chain and store I/O (``get_*`` reads; every 
 goes through :func:`send_tx`); ``engine`` drives it all (:class:`Oracle`, :func:`run`).
 """
 
-from offchain.oracle.errors import OracleError
-from offchain.oracle.state import (
-    COMMITTED, EXPIRED, FINAL, FolderLock, KEY_DIR, LOCK_FILE, NEW, POSTED, REVEALED, SCORED, STATE_FILE, STATE_FORMAT,
-    SWEPT, check_state_deployment, epoch_record, folder_of_store, key_path, new_state, read_state,
-    state_path, table_path, write_json_atomic, write_state,
-)
-from offchain.oracle.keys import ensure_key_file, new_secret, public_key, read_key_file, write_key_file
-from offchain.oracle.machine import (
-    Action, COMMIT, DONE, EpochView, POST, REVEAL, REVEAL_WINDOW, SCORE, SWEEP, WAIT_BLOCKS, WAIT_TIME, plan,
-)
-from offchain.oracle.settlement import Lottery, Settlement, ZERO32, lottery, settle
-from offchain.oracle.table import (
-    DeviceInfo, EpochData, MAX_URI, TABLE_FORMAT, Table, TableRow, build_table, checks_of, get_table, read_table,
-    shape_epoch, table_json, table_uri, write_table,
-)
-from offchain.oracle.verify import ChainFacts, check_table
 from offchain.oracle.chain import (
-    EPOCH_SECONDS, REVOKED, Settled, ZERO_ADDRESS, get_chain_facts, get_device_info, get_epoch_view,
-    get_last_finished_epoch, get_legal_counts, get_posted_event, get_settlement, get_start_epoch, get_tokens,
-    read_device_info, read_epoch_data, send_tx, verify_epoch, write_device_info,
+    EPOCH_SECONDS,
+    REVOKED,
+    ZERO_ADDRESS,
+    Settled,
+    get_chain_facts,
+    get_device_info,
+    get_epoch_view,
+    get_last_finished_epoch,
+    get_legal_counts,
+    get_posted_event,
+    get_settlement,
+    get_start_epoch,
+    get_tokens,
+    read_device_info,
+    read_epoch_data,
+    send_tx,
+    verify_epoch,
+    write_device_info,
 )
 from offchain.oracle.engine import Oracle, log, run
+from offchain.oracle.errors import OracleError
+from offchain.oracle.keys import ensure_key_file, new_secret, public_key, read_key_file, write_key_file
+from offchain.oracle.machine import (
+    COMMIT,
+    DONE,
+    POST,
+    REVEAL,
+    REVEAL_WINDOW,
+    SCORE,
+    SWEEP,
+    WAIT_BLOCKS,
+    WAIT_TIME,
+    Action,
+    EpochView,
+    plan,
+)
+from offchain.oracle.settlement import ZERO32, Lottery, Settlement, lottery, settle
+from offchain.oracle.state import (
+    COMMITTED,
+    EXPIRED,
+    FINAL,
+    KEY_DIR,
+    LOCK_FILE,
+    NEW,
+    POSTED,
+    REVEALED,
+    SCORED,
+    STATE_FILE,
+    STATE_FORMAT,
+    SWEPT,
+    FolderLock,
+    check_state_deployment,
+    epoch_record,
+    folder_of_store,
+    key_path,
+    new_state,
+    read_state,
+    state_path,
+    table_path,
+    write_json_atomic,
+    write_state,
+)
+from offchain.oracle.table import (
+    MAX_URI,
+    TABLE_FORMAT,
+    DeviceInfo,
+    EpochData,
+    Table,
+    TableRow,
+    build_table,
+    checks_of,
+    get_table,
+    read_table,
+    shape_epoch,
+    table_json,
+    table_uri,
+    write_table,
+)
+from offchain.oracle.verify import ChainFacts, check_table
 
 __all__ = [
     "Action", "COMMIT", "COMMITTED", "ChainFacts", "DONE", "DeviceInfo", "EPOCH_SECONDS", "EXPIRED",

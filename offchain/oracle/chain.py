@@ -3,15 +3,15 @@
 from typing import NamedTuple
 
 from eth_utils import to_checksum_address
-from greenminer.protocol import EPOCH_SECONDS
 
+from greenminer.protocol import EPOCH_SECONDS
 from offchain.index import store
-from offchain.scoring import pogg
 from offchain.oracle.machine import EpochView
 from offchain.oracle.settlement import ZERO32
 from offchain.oracle.state import POSTED, SWEPT
 from offchain.oracle.table import DeviceInfo, Table, read_table, shape_epoch, to_hex
 from offchain.oracle.verify import ChainFacts, check_table
+from offchain.scoring import pogg
 
 ZERO_ADDRESS = "0x" + "00" * 20
 REVOKED = 3  # MinerSBT's hardware status of a revoked token

@@ -5,19 +5,39 @@ import time
 from pathlib import Path
 
 from offchain.index import indexer, store
-from offchain.scoring import authenticity
 from offchain.oracle.chain import (
-    get_device_info, get_epoch_view, get_last_finished_epoch, get_legal_counts, get_start_epoch, read_device_info,
-    read_epoch_data, send_tx, write_device_info,
+    get_device_info,
+    get_epoch_view,
+    get_last_finished_epoch,
+    get_legal_counts,
+    get_start_epoch,
+    read_device_info,
+    read_epoch_data,
+    send_tx,
+    write_device_info,
 )
 from offchain.oracle.errors import OracleError
 from offchain.oracle.keys import ensure_key_file, public_key, read_key_file
 from offchain.oracle.machine import COMMIT, DONE, WAIT_BLOCKS, WAIT_TIME, plan
 from offchain.oracle.state import (
-    COMMITTED, FINAL, POSTED, REVEALED, SCORED, SWEPT, FolderLock, check_state_deployment, epoch_record, key_path,
-    new_state, read_state, state_path, table_path, write_state,
+    COMMITTED,
+    FINAL,
+    POSTED,
+    REVEALED,
+    SCORED,
+    SWEPT,
+    FolderLock,
+    check_state_deployment,
+    epoch_record,
+    key_path,
+    new_state,
+    read_state,
+    state_path,
+    table_path,
+    write_state,
 )
 from offchain.oracle.table import build_table, read_table, table_uri, to_hex, write_table
+from offchain.scoring import authenticity
 
 log = logging.getLogger("oracle")
 

@@ -10,10 +10,10 @@ from typing import NamedTuple
 import numpy as np
 from eth_utils import to_checksum_address
 
-from offchain.scoring import authenticity, pogg
 from offchain.oracle.errors import OracleError
 from offchain.oracle.settlement import lottery, settle
 from offchain.oracle.state import write_json_atomic
+from offchain.scoring import authenticity, pogg
 
 MAX_URI = 256  # [characters] RewardDistributor's String[256]
 TABLE_FORMAT = "green-energy-miners/epoch-table/2"

@@ -2,10 +2,10 @@
 
 from typing import NamedTuple
 
-from offchain.protocol import merkle
-from offchain.scoring import authenticity, pogg
 from offchain.oracle.settlement import lottery, settle
 from offchain.oracle.table import to_hex, to_hex32
+from offchain.protocol import merkle
+from offchain.scoring import authenticity, pogg
 
 
 class ChainFacts(NamedTuple):
@@ -106,7 +106,7 @@ def check_table(table, facts):
     token_ids = [r.token_id for r in rows]
     deal = settle(facts.epoch, token_ids, draw.winners, a_bps, q_bps, v_mwh, facts.emission, facts.k,
                   pogg.reference_units(table.params.reference_kwh))
-    for r, amount, leaf, proof in zip(rows, deal.amounts, deal.leaves, deal.proofs):
+    for r, amount, leaf in zip(rows, deal.amounts, deal.leaves):
         differ(f"token {r.token_id} amount", r.amount, amount, "recomputed")
         differ(f"token {r.token_id} leaf", None if r.leaf is None else to_hex(r.leaf),
                None if leaf is None else to_hex(leaf), "recomputed")

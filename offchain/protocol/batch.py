@@ -12,6 +12,7 @@ from eth_abi import encode as abi_encode
 from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak, to_checksum_address
+
 from greenminer.protocol import (
     BATCH_TYPE,
     DOMAIN_NAME,

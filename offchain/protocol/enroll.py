@@ -15,8 +15,8 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_keys import keys
 from eth_utils import to_checksum_address
-from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX
 
+from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX
 from offchain.protocol.batch import EIP712_TYPES, recover_signer
 
 MAX_START_TOTAL_MWH = 2**64  # MinerSBT's bound on the enrollment's total [mWh]

@@ -1,6 +1,6 @@
 """Merkle tree of an epoch's reward table, verifiable by snekmate's ``merkle_proof_verification``.
 
-Leaf of one row (DESIGN.md §5)::
+Leaf of one row (docs/architecture.md, PoGG)::
 
     leaf = keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id, uint256 amount,
                                           uint16 a_bps, uint16 q_bps, uint256 v_mwh)))

@@ -13,8 +13,8 @@ import json
 from typing import NamedTuple
 
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
-from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX, UINT128_MAX
 
+from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX, UINT128_MAX
 from offchain.protocol.batch import EIP712_TYPES
 
 SENT, RECEIVED, DELIVERED_OUT = 0, 1, 2

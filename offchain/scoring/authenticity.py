@@ -24,8 +24,8 @@ each kind of fake fails and what remains trusted: ``docs/authenticity.md``.
 from typing import NamedTuple
 
 import numpy as np
-from greenminer.protocol import EPOCH_SECONDS, MAX_READINGS, SAMPLE_SECONDS
 
+from greenminer.protocol import EPOCH_SECONDS, MAX_READINGS, SAMPLE_SECONDS
 from offchain.scoring import pvbound
 
 COPY_CANDIDATES = 4  # older neighbours a series is compared with for copying, the nearest
@@ -114,7 +114,8 @@ def at_times(tolerant, ts, epoch_start):
     ndarray, shape ``(M, S)`` [mW]
         NaN where ``ts`` is NaN.
     """
-    g = np.clip(np.floor((np.nan_to_num(ts, nan=epoch_start) - epoch_start) / SAMPLE_SECONDS), 0, MAX_READINGS - 1).astype(np.int64)
+    slot = np.floor((np.nan_to_num(ts, nan=epoch_start) - epoch_start) / SAMPLE_SECONDS)
+    g = np.clip(slot, 0, MAX_READINGS - 1).astype(np.int64)
     value = np.fmax(np.take_along_axis(tolerant, g, axis=1), np.take_along_axis(tolerant, g + 1, axis=1))
     return np.where(np.isfinite(ts), value, np.nan)
 

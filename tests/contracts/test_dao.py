@@ -302,7 +302,10 @@ def test_membership__add_and_remove_by_proposal(dao, dao_members, accounts, pass
         (lambda dao, m, a: [call(dao.set_parameter, "coffee", 1)], "dao: unknown parameter"),
         (lambda dao, m, a: [call(dao.set_module, "", a)], "dao: empty module name"),
     ],
-    ids=["remove-non-member", "zero-member", "quorum-0", "quorum-over-100%", "period-0", "grace-0", "delay-too-long", "unknown", "module-name"],
+    ids=[
+        "remove-non-member", "zero-member", "quorum-0", "quorum-over-100%", "period-0", "grace-0", "delay-too-long",
+        "unknown", "module-name",
+    ],
 )
 def test_self_governed__bad_values__revert_execution(dao, dao_members, attacker, pass_proposal, calls, reason):
     with ape.reverts(reason):

@@ -33,4 +33,5 @@ def test_outcome__matches_python_twin(project, chain, accounts, deployer, ballot
         if support is not None:
             dao.cast_vote(pid, support, sender=member)
     advance(chain, dao.voting_period() + 1)
-    assert (state_name(dao, pid), dao.quorum(pid)) == (tally_outcome(votes.count(1), votes.count(0), quorum(n, quorum_bps)), quorum(n, quorum_bps))
+    needed = quorum(n, quorum_bps)
+    assert (state_name(dao, pid), dao.quorum(pid)) == (tally_outcome(votes.count(1), votes.count(0), needed), needed)

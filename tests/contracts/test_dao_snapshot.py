@@ -159,7 +159,9 @@ def test_outcome__quorum_changed__counts_creation_quorum(
         assert state_name(dao, pid) == "Queued"
 
 
-def test_execute__quorum_raised_after_queue__still_executes(chain, dao, dao_members, accounts, ripe, enact, propose, voting, after_vote):
+def test_execute__quorum_raised_after_queue__still_executes(
+    chain, dao, dao_members, accounts, ripe, enact, propose, voting, after_vote
+):
     newcomer = accounts[6]
     raise_quorum = ripe(call(dao.set_parameter, "quorum_bps", 10_000))
     pid = propose(call(dao.add_member, newcomer))

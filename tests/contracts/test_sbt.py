@@ -4,8 +4,8 @@ import ape
 import pytest
 from eth_utils import keccak, to_checksum_address
 
-from offchain.protocol.enroll import sign_enrollment
 from offchain.governance import call
+from offchain.protocol.enroll import sign_enrollment
 
 CAPACITY_W = 4_200
 LAT, LON = 39_742_000, -105_178_000  # µdeg
@@ -230,7 +230,6 @@ def test_apply__keeps_where_the_device_starts(sbt, chain, miner, pass_proposal, 
 
 def test_enrollment_digest__same_bytes_on_device_off_chain_and_contract(sbt, chain, miner):
     from greenminer import enroll as device_enroll
-
     from offchain.protocol.enroll import enrollment_digest
 
     args = (chain.chain_id, sbt.address, miner.address, 987_654_321, 1_750_000_000)

@@ -4,7 +4,7 @@ Independent of greenminer on purpose: digests here come from eth-account alone.
 """
 
 from eth_account.messages import _hash_eip191_message, encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from offchain.protocol.batch import typed_data
 

@@ -3,13 +3,12 @@
 import json
 
 import pytest
+from devicekit import CHAIN_ID, DEVICE_KEY, GENESIS, tick_until_idle
 from eth_account import Account
 
 from greenminer import enroll
 from greenminer.store import Store
 from offchain.protocol.enroll import parse_enrollment, read_enrollment, sign_enrollment
-
-from devicekit import CHAIN_ID, DEVICE_KEY, GENESIS, tick_until_idle
 
 SBT = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 APPLICANT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

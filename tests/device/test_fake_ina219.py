@@ -2,7 +2,8 @@
 
 import pytest
 from adafruit_ina219 import INA219
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from greenminer.sensor import CALIBRATIONS
@@ -59,7 +60,7 @@ def test_bus_register__value_shifted_by_3__cnvr_cleared_by_power_read():
     word = chip.read_register(fake.BUS_VOLTAGE)
     assert word >> 3 == 1250 and word & 0b10  # CNVR set after a conversion
     assert ina.conversion_ready
-    ina.raw_power
+    _ = ina.raw_power
     assert not ina.conversion_ready
     chip.set_state(5.0, 0.5)
     assert ina.conversion_ready
@@ -101,7 +102,7 @@ def test_bus__injected_error__oserror_then_recovers():
     bus = ina.i2c_device.i2c
     bus.fail(1)
     with pytest.raises(OSError):
-        ina.bus_voltage
+        _ = ina.bus_voltage
     chip.set_state(3.0, 0.0)
     assert ina.bus_voltage == pytest.approx(3.0)
 

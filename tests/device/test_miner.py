@@ -5,17 +5,6 @@ import shutil
 import tempfile
 
 import pytest
-from eth_account import Account
-from eth_utils import keccak
-from hypothesis import given, settings as hsettings
-from hypothesis import strategies as st
-
-from greenminer.miner import Miner
-from greenminer.sensor import Sensor
-from greenminer.store import Store
-from testbed.fake_ina219 import FakeI2C, FakeINA219
-from testbed.simulator import VirtualClock
-
 from devicekit import (
     DEVICE_KEY,
     EASY_TARGET,
@@ -25,6 +14,17 @@ from devicekit import (
     tick_until_idle,
     typed_batch,
 )
+from eth_account import Account
+from eth_utils import keccak
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from greenminer.miner import Miner
+from greenminer.sensor import Sensor
+from greenminer.store import Store
+from testbed.fake_ina219 import FakeI2C, FakeINA219
+from testbed.simulator import VirtualClock
 
 SLOT = 300  # [s]
 HOUR = 3600  # [s]

@@ -5,26 +5,7 @@ DAO would) and stands in for the TechnicalDAO as owner of the pool.
 """
 
 import pytest
-
 from market_kit import FAR, SEED_DECA, SEED_ENERGY, Kit
-
-
-
-
-@pytest.fixture
-def alice(accounts):
-    return accounts[11]
-
-
-@pytest.fixture
-def bob(accounts):
-    return accounts[12]
-
-
-@pytest.fixture
-def carol(accounts):
-    return accounts[13]
-
 
 
 @pytest.fixture

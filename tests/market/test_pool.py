@@ -9,8 +9,8 @@ import ape
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from market_kit import FAR, MAX, SEED_DECA, SEED_ENERGY
+
 from testbed import amm
 
 DEAD = "0x000000000000000000000000000000000000dEaD"

@@ -15,10 +15,10 @@ from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from eth_utils import keccak
 
+from offchain.gateway import Gateway, Submission
 from offchain.index import store
 from offchain.protocol.batch import pow_value, typed_data
 from offchain.protocol.enroll import send_application
-from offchain.gateway import Gateway, Submission
 
 EPOCH = 3_600  # s
 CHAIN_ID = 1337
@@ -243,12 +243,6 @@ def http():
 
 # deployer (owner of the SBT and the registry here; the DAO in production), miner and
 # sbt come from tests/conftest.py
-
-
-@pytest.fixture
-def relayer(accounts):
-    """The gateway's account: pays for submit_many."""
-    return accounts[6]
 
 
 @pytest.fixture

@@ -152,7 +152,7 @@ def test_lone_miner__only_the_lone_factor(hood):
 
 
 def test_split_installation__same_owner_tokens__not_copies(hood):
-    for j in range(3):
+    for _ in range(3):
         hood.add("split", -3, 3, capacity_w=2_000, owner="0x" + "ab" * 20)
     result, kinds = hood.score()
     assert not result.copy[np.array(kinds) == "split"].any()

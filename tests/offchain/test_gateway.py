@@ -7,11 +7,11 @@ import asyncio
 import json
 
 import pytest
-from greenminer.batch import sign_batch
 
+from greenminer.batch import sign_batch
+from offchain.gateway import Refusal, _parse_batch, _parse_request
 from offchain.index import store
 from offchain.protocol.batch import digest_of, meets_target
-from offchain.gateway import Refusal, _parse_batch, _parse_request
 
 EPOCH = 3_600
 

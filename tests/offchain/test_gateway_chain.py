@@ -9,10 +9,10 @@ import json
 import aiohttp
 import pytest
 
-from offchain.index import store
-from offchain.protocol.batch import digest_of
 from offchain.gateway import ApeRegistry, Gateway, _parse_batch, _struct, start
+from offchain.index import store
 from offchain.index.indexer import get_batches
+from offchain.protocol.batch import digest_of
 
 
 @pytest.fixture

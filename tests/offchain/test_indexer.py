@@ -2,8 +2,8 @@
 
 import pytest
 
-from offchain.index import indexer, store
 from offchain.gateway import ApeRegistry, _parse_batch
+from offchain.index import indexer, store
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 from eth_keys import keys
-from greenminer.protocol import EPOCH_SECONDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,5 +1,7 @@
 """The SQLite store: idempotent ingest, round trips, numpy reads, the gateway's queue."""
 
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -103,7 +105,7 @@ def test_write_batches__totals_beyond_int64__kept_exactly(mem_store):
 def test_write_batches__meta_in_the_same_transaction(mem_store):
     store.write_batches(mem_store, _rows(DEV_A, 1, [0]), meta={"indexer.last_block": "41"})
     assert store.read_meta(mem_store, "indexer.last_block") == "41"
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError):
         bad = _rows(DEV_A, 1, [0])[0]._replace(batch_hash="0x" + "ff" * 32)  # same device and seq
         store.write_batches(mem_store, [bad], meta={"indexer.last_block": "42"})
     assert store.read_meta(mem_store, "indexer.last_block") == "41"

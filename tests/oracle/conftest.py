@@ -5,12 +5,6 @@ DECA, deployed by ``offchain.deploy`` and left with the deployer standing in for
 """
 
 import pytest
-
-from offchain import oracle
-from offchain.deploy import deploy_system
-from offchain.index import indexer, store
-from offchain.scoring import authenticity
-
 from oracle_kit import (
     DEPLOYMENT,
     EMISSION,
@@ -27,6 +21,11 @@ from oracle_kit import (
     noon_longitude,
     synthetic_epoch,
 )
+
+from offchain import oracle
+from offchain.deploy import deploy_system
+from offchain.index import indexer, store
+from offchain.scoring import authenticity
 
 # ================================================================== synthetic epochs
 
@@ -70,19 +69,6 @@ def facts_of():
 
 
 # ================================================================== on the embedded chain
-
-
-
-@pytest.fixture
-def relayer(accounts):
-    return accounts[6]
-
-
-@pytest.fixture
-def oracle_account(accounts):
-    """Holds the oracle role on EpochKeys and RewardDistributor."""
-    return accounts[7]
-
 
 
 @pytest.fixture

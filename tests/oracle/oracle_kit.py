@@ -13,11 +13,11 @@ from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
 from offchain import oracle
-from offchain.scoring import authenticity
 from offchain.protocol.enroll import send_application
+from offchain.scoring import authenticity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
-from registry_kit import (  # noqa: E402
+from registry_kit import (  # noqa: E402 - the kit's folder joins sys.path just above
     EPOCH_SECONDS,
     GRACE_PERIOD,
     MARGIN_BPS,

@@ -7,13 +7,12 @@ transaction was sent; a fresh engine on the same files must finish without dupli
 import stat
 
 import pytest
+from oracle_kit import EMISSION, POST_DEADLINE, Crash, events
 
 from offchain import oracle
 from offchain.index import store
-from offchain.scoring import authenticity
 from offchain.oracle import COMMITTED, EXPIRED, POSTED, SWEPT, OracleError
-
-from oracle_kit import EMISSION, POST_DEADLINE, Crash, events
+from offchain.scoring import authenticity
 
 
 def _settle_epoch_0(fleet, indexed, counts=None):

@@ -4,8 +4,22 @@ import pytest
 
 from offchain import oracle
 from offchain.oracle import (
-    COMMIT, COMMITTED, DONE, EXPIRED, NEW, POST, POSTED, REVEAL, REVEALED, SCORE, SCORED, SWEEP, SWEPT,
-    WAIT_BLOCKS, WAIT_TIME, OracleError,
+    COMMIT,
+    COMMITTED,
+    DONE,
+    EXPIRED,
+    NEW,
+    POST,
+    POSTED,
+    REVEAL,
+    REVEALED,
+    SCORE,
+    SCORED,
+    SWEEP,
+    SWEPT,
+    WAIT_BLOCKS,
+    WAIT_TIME,
+    OracleError,
 )
 
 SK = 0xC0FFEE

@@ -4,15 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from oracle_kit import EMISSION
 
 from offchain import oracle
 from offchain.index import store
+from offchain.oracle import ZERO32
 from offchain.protocol import merkle
 from offchain.scoring import authenticity, pogg
-from offchain.oracle import ZERO32
-
-from oracle_kit import EMISSION
-
 
 # ------------------------------------------------------------------ lottery and settlement
 

@@ -2,9 +2,6 @@
 
 import pytest
 from eth_account import Account
-
-from offchain.protocol.enroll import send_application
-
 from registry_kit import (
     ATTACKER_KEY,
     CAPACITY_W,
@@ -18,33 +15,7 @@ from registry_kit import (
     make_batch,
 )
 
-
-@pytest.fixture
-def dao(accounts):
-    """Stands in for the TechnicalDAO: owner of the SBT and the registry."""
-    return accounts[0]
-
-
-@pytest.fixture
-def miner(accounts):
-    return accounts[1]
-
-
-@pytest.fixture
-def attacker(accounts):
-    return accounts[2]
-
-
-@pytest.fixture
-def epoch_keys(accounts):
-    """Stands in for the EpochKeys contract (closes epochs)."""
-    return accounts[3]
-
-
-@pytest.fixture
-def gateway(accounts):
-    """Relays device batches; anyone may."""
-    return accounts[4]
+from offchain.protocol.enroll import send_application
 
 
 @pytest.fixture
@@ -63,18 +34,18 @@ def attacker_key():
 
 
 @pytest.fixture
-def sbt(project, dao):
-    return dao.deploy(project.MinerSBT)
+def sbt(project, owner):
+    return owner.deploy(project.MinerSBT)
 
 
 @pytest.fixture
-def admit(chain, sbt, dao):
+def admit(chain, sbt, owner):
     """Factory: apply for a device key as `owner` (the device enrolled now with total
     `start_total` [mWh]) and approve it; returns the token id."""
 
     def admit(key, owner, capacity_w=CAPACITY_W, start_total=0):
         send_application(chain, sbt, owner, key, capacity_w, 48_000_000, 11_000_000, "ipfs://miner", start_total)
-        sbt.approve_application(sbt.application_count(), sender=dao)
+        sbt.approve_application(sbt.application_count(), sender=owner)
         return sbt.token_of_device(Account.from_key(key).address)
 
     return admit
@@ -86,10 +57,10 @@ def genesis(chain):
 
 
 @pytest.fixture
-def registry(project, dao, sbt, genesis, epoch_keys):
-    reg = dao.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
-    sbt.set_registry(reg, sender=dao)
-    reg.set_epoch_keys(epoch_keys, sender=dao)
+def registry(project, owner, sbt, genesis, epoch_keys):
+    reg = owner.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
+    sbt.set_registry(reg, sender=owner)
+    reg.set_epoch_keys(epoch_keys, sender=owner)
     return reg
 
 

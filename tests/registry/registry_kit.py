@@ -10,14 +10,15 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 
 from offchain.protocol.batch import (
     EPOCH_SECONDS,
-    ZERO_HASH as ZERO32,
     batch_digest,
     domain_separator,
-    expected_hashes,
     pack_reading,
     pow_value,
     readings_hash,
     typed_data,
+)
+from offchain.protocol.batch import (
+    ZERO_HASH as ZERO32,
 )
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

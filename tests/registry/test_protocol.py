@@ -6,8 +6,8 @@ take them from ``greenminer.protocol``. Deployed as for real, the two must agree
 
 import pytest
 from eth_utils import keccak
-from greenminer import protocol
 
+from greenminer import protocol
 from offchain.deploy import deploy_system
 
 

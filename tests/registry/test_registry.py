@@ -5,7 +5,6 @@ import pytest
 from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from registry_kit import (
     CAPACITY_W,
     EPOCH_SECONDS,
@@ -30,7 +29,7 @@ def state_of(registry, device):
 
 
 @pytest.fixture
-def chain_of(registry, batch_for, at_epoch_end, genesis, gateway):
+def chain_of(registry, batch_for, at_epoch_end, genesis, relayer):
     """Factory: submit consecutive good batches for `epochs`; returns (prev digest, last total)."""
 
     def chain_of(key, epochs, seq=0, prev=ZERO32, total=0):
@@ -38,7 +37,7 @@ def chain_of(registry, batch_for, at_epoch_end, genesis, gateway):
             at_epoch_end(e)
             readings, last = hour_readings(genesis + EPOCH_SECONDS * e, total)
             b, digest = batch_for(key, e, seq, prev=prev, readings=readings)
-            registry.submit(b, sender=gateway)
+            registry.submit(b, sender=relayer)
             seq, prev, total = seq + 1, digest, last
         return prev, total
 
@@ -49,7 +48,7 @@ def chain_of(registry, batch_for, at_epoch_end, genesis, gateway):
 
 
 def test_submit__good_batch__emits_and_stores(
-    registry, sbt, chain, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
+    registry, sbt, chain, device, device_key, token_id, batch_for, at_epoch_end, genesis, relayer
 ):
     at_epoch_end(0, mine=True)
     readings, last_total = hour_readings(genesis, 1_000)
@@ -57,7 +56,7 @@ def test_submit__good_batch__emits_and_stores(
 
     assert registry.batch_digest(b) == digest
     assert registry.submit.call(b) == digest
-    tx = registry.submit(b, sender=gateway)
+    tx = registry.submit(b, sender=relayer)
 
     logs = tx.decode_logs(registry.BatchAccepted)
     assert len(logs) == 1
@@ -79,7 +78,7 @@ def test_submit__good_batch__emits_and_stores(
     assert registry.legal_count(device.address, 1) == 0
     assert registry.mining_pending(device.address) == (1, expected_hashes(POW_TARGET))
 
-    registry.sync_mining(device.address, sender=gateway)
+    registry.sync_mining(device.address, sender=relayer)
     miner = sbt.miners(token_id)
     assert miner.online_hours == 1
     assert miner.hashes == expected_hashes(POW_TARGET)
@@ -94,35 +93,37 @@ def test_submit__consecutive_hours__chain_and_count(registry, device, device_key
 
 
 def test_submit__fewer_readings_and_an_offline_gap__accepted(
-    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
+    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, relayer
 ):
     at_epoch_end(0)
     readings, total = hour_readings(genesis, 0, count=5)
     b, prev = batch_for(device_key, 0, 0, readings=readings)
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     # offline for epochs 1..4: the total may grow by what 5 h at full power give
     at_epoch_end(5)
     start = genesis + 5 * EPOCH_SECONDS
     ts = start + 10
     grown = total + MAX_POWER_MW * (ts - (readings[-1] >> 192)) // EPOCH_SECONDS
     b, _ = batch_for(device_key, 5, 1, prev=prev, readings=[pack_reading(ts, 0, grown)])
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     assert [registry.legal_count(device.address, e) for e in range(6)] == [5, 0, 0, 0, 0, 1]
 
 
-def test_submit__power_at_capacity_margin__accepted(registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway):
+def test_submit__power_at_capacity_margin__accepted(
+    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, relayer
+):
     at_epoch_end(0)
     # from the enrollment's total (0) at the first reading, then 12 × 5 min at the margin
     readings, _ = hour_readings(genesis, -MAX_POWER_MW * 300 // EPOCH_SECONDS, power_mw=MAX_POWER_MW)
     b, _ = batch_for(device_key, 0, 0, readings=readings)
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     assert registry.legal_count(device.address, 0) == 12
 
 
-def test_submit__last_second_of_grace__accepted(registry, device, device_key, token_id, batch_for, at_epoch_end, gateway):
+def test_submit__last_second_of_grace__accepted(registry, device, device_key, token_id, batch_for, at_epoch_end, relayer):
     at_epoch_end(0, offset=GRACE_PERIOD - 1)
     b, _ = batch_for(device_key, 0, 0)
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     assert registry.legal_count(device.address, 0) == 12
 
 
@@ -130,14 +131,14 @@ def test_submit__last_second_of_grace__accepted(registry, device, device_key, to
 
 
 @pytest.fixture
-def refused(registry, device, gateway):
+def refused(registry, device, relayer):
     """Submit `b` expecting `reason`; check that nothing was stored."""
 
     def refused(b, reason):
         before = state_of(registry, b["device"])
         count_before = registry.legal_count(b["device"], b["epoch"])
         with ape.reverts(reason):
-            registry.submit(b, sender=gateway)
+            registry.submit(b, sender=relayer)
         assert state_of(registry, b["device"]) == before
         assert registry.legal_count(b["device"], b["epoch"]) == count_before
 
@@ -150,15 +151,15 @@ def test_submit__unknown_device__reverts(registry, token_id, batch_for, at_epoch
     refused(b, "registry: unknown device")
 
 
-def test_submit__suspended_device__reverts(registry, sbt, dao, token_id, device_key, batch_for, at_epoch_end, refused):
-    sbt.set_hardware_status(token_id, SUSPENDED, sender=dao)
+def test_submit__suspended_device__reverts(registry, sbt, owner, token_id, device_key, batch_for, at_epoch_end, refused):
+    sbt.set_hardware_status(token_id, SUSPENDED, sender=owner)
     at_epoch_end(0)
     b, _ = batch_for(device_key, 0, 0)
     refused(b, "registry: device not active")
 
 
-def test_submit__revoked_device__reverts(registry, sbt, dao, token_id, device_key, batch_for, at_epoch_end, refused):
-    sbt.revoke(token_id, "tampered meter", sender=dao)
+def test_submit__revoked_device__reverts(registry, sbt, owner, token_id, device_key, batch_for, at_epoch_end, refused):
+    sbt.revoke(token_id, "tampered meter", sender=owner)
     at_epoch_end(0)
     b, _ = batch_for(device_key, 0, 0)
     refused(b, "registry: device not active")
@@ -183,10 +184,10 @@ def test_submit__high_s_signature__reverts(registry, token_id, device_key, batch
     refused(b, "registry: bad signature")
 
 
-def test_submit__replayed_batch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, gateway, refused):
+def test_submit__replayed_batch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, relayer, refused):
     at_epoch_end(0)
     b, _ = batch_for(device_key, 0, 0)
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     refused(b, "registry: bad seq")
 
 
@@ -247,7 +248,9 @@ def test_submit__bad_readings_count__reverts(registry, token_id, device_key, bat
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_submit__timestamp_outside_epoch__reverts(registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused, where):
+def test_submit__timestamp_outside_epoch__reverts(
+    registry, token_id, device_key, batch_for, at_epoch_end, genesis, refused, where
+):
     at_epoch_end(1)
     start = genesis + EPOCH_SECONDS
     readings, _ = hour_readings(start, 0)
@@ -358,17 +361,17 @@ def test_first_batch__total_since_genesis_38_days_later__reverts(device_key, lat
 
 
 def test_first_batch__grows_from_the_enrollment_total__accepted(
-    registry, device, device_key, late_admission, first_batch, gateway
+    registry, device, device_key, late_admission, first_batch, relayer
 ):
     start_time = late_admission(device_key, 2, start_total=7_000_000)
     assert state_of(registry, device.address) == (7_000_000, start_time, 0, ZERO32)
     (b, digest), readings = first_batch(2 * 24 + 1, 7_000_000)
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     assert state_of(registry, device.address) == (readings[-1] & (2**128 - 1), readings[-1] >> 192, 1, digest)
 
 
 def test_first_batch__four_days_of_energy_after_a_long_ballot__accepted(
-    registry, device, device_key, late_admission, first_batch, genesis, gateway
+    registry, device, device_key, late_admission, first_batch, genesis, relayer
 ):
     """An honest device keeps measuring while the DAO votes: its first batch may hold days of
     energy since its enrollment, within capacity x margin x those days."""
@@ -376,7 +379,7 @@ def test_first_batch__four_days_of_energy_after_a_long_ballot__accepted(
     e = 5 * 24
     grown = (genesis + EPOCH_SECONDS * e - start_time) * MAX_POWER_MW // EPOCH_SECONDS  # the most the bound allows
     (b, _), _ = first_batch(e, 1_000 + grown, power_mw=100_000)
-    registry.submit(b, sender=gateway)
+    registry.submit(b, sender=relayer)
     assert registry.device_state(device.address)[2] == 1
 
 
@@ -402,7 +405,7 @@ def test_device_state__never_admitted__zeros(registry, attacker):
 
 
 def test_submit_many__good_and_bad__skips_the_bad(
-    registry, admit, miner, device, device_key, token_id, attacker_key, batch_for, at_epoch_end, gateway
+    registry, admit, miner, device, device_key, token_id, attacker_key, batch_for, at_epoch_end, relayer
 ):
     other = Account.from_key(OTHER_DEVICE_KEY)
     admit(OTHER_DEVICE_KEY, miner)
@@ -416,7 +419,7 @@ def test_submit_many__good_and_bad__skips_the_bad(
     batches = [good_a, forged, good_b, good_a, weak]
 
     assert registry.submit_many.call(batches) == 2
-    tx = registry.submit_many(batches, sender=gateway)
+    tx = registry.submit_many(batches, sender=relayer)
 
     accepted = tx.decode_logs(registry.BatchAccepted)
     assert [(log.device, log.batch_hash) for log in accepted] == [
@@ -434,18 +437,18 @@ def test_submit_many__good_and_bad__skips_the_bad(
 
 
 def test_submit_many__skipped_batch__leaves_the_device_untouched(
-    registry, device, device_key, token_id, attacker_key, batch_for, at_epoch_end, gateway
+    registry, device, device_key, token_id, attacker_key, batch_for, at_epoch_end, relayer
 ):
     at_epoch_end(0)
     forged, _ = batch_for(attacker_key, 0, 0, device=device.address)
     good, digest = batch_for(device_key, 0, 0)
-    tx = registry.submit_many([forged, good], sender=gateway)
+    tx = registry.submit_many([forged, good], sender=relayer)
     assert [log.reason for log in tx.decode_logs(registry.BatchSkipped)] == ["registry: bad signature"]
     assert [log.batch_hash for log in tx.decode_logs(registry.BatchAccepted)] == [digest]
     assert state_of(registry, device.address)[2:] == (1, digest)
 
 
-def test_submit_many__empty__accepts_nothing(registry, gateway):
+def test_submit_many__empty__accepts_nothing(registry, relayer):
     assert registry.submit_many.call([]) == 0
 
 
@@ -456,26 +459,27 @@ def test_mining__new_block_of_16_epochs__records_on_sbt(registry, sbt, device, d
     chain_of(device_key, [14, 15])
     assert sbt.miners(token_id).online_hours == 0
     assert registry.mining_pending(device.address) == (2, 2 * expected_hashes(POW_TARGET))
-    chain_of(device_key, [16], seq=2, prev=registry.device_state(device.address)[3], total=registry.device_state(device.address)[0])
+    state = registry.device_state(device.address)
+    chain_of(device_key, [16], seq=2, prev=state[3], total=state[0])
     assert sbt.miners(token_id).online_hours == 2
     assert sbt.miners(token_id).hashes == 2 * expected_hashes(POW_TARGET)
     assert registry.mining_pending(device.address) == (1, expected_hashes(POW_TARGET))
 
 
-def test_mining__target_changed__pending_hours_keep_their_hashes(registry, sbt, dao, device, device_key, token_id, chain_of):
+def test_mining__target_changed__pending_hours_keep_their_hashes(registry, sbt, owner, device, device_key, token_id, chain_of):
     prev, total = chain_of(device_key, [0, 1])
     new_target = POW_TARGET * 2
-    registry.set_pow_target(new_target, sender=dao)
+    registry.set_pow_target(new_target, sender=owner)
     chain_of(device_key, [2], seq=2, prev=prev, total=total)
     assert sbt.miners(token_id).online_hours == 2
     assert sbt.miners(token_id).hashes == 2 * expected_hashes(POW_TARGET)
     assert registry.mining_pending(device.address) == (1, expected_hashes(new_target))
-    registry.sync_mining(device.address, sender=dao)
+    registry.sync_mining(device.address, sender=owner)
     assert sbt.miners(token_id).hashes == 2 * expected_hashes(POW_TARGET) + expected_hashes(new_target)
 
 
-def test_sync_mining__nothing_pending__changes_nothing(registry, sbt, device, token_id, gateway):
-    tx = registry.sync_mining(device.address, sender=gateway)
+def test_sync_mining__nothing_pending__changes_nothing(registry, sbt, device, token_id, relayer):
+    registry.sync_mining(device.address, sender=relayer)
     assert sbt.miners(token_id).online_hours == 0
 
 
@@ -483,7 +487,7 @@ def test_sync_mining__nothing_pending__changes_nothing(registry, sbt, device, to
 
 
 def test_legal_count__across_blocks_and_archive__kept_then_forgotten(
-    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, gateway
+    registry, device, device_key, token_id, batch_for, at_epoch_end, genesis, relayer
 ):
     # epochs and reading counts; 16-epoch blocks, 48-epoch superblocks, 8 archive slots
     plan = [(0, 3), (1, 12), (15, 7), (16, 1), (47, 2), (48, 5), (100, 9), (500, 4), (501, 6), (900, 8)]
@@ -492,7 +496,7 @@ def test_legal_count__across_blocks_and_archive__kept_then_forgotten(
         at_epoch_end(e)
         readings, total = hour_readings(genesis + EPOCH_SECONDS * e, total, count=n)
         b, prev = batch_for(device_key, e, seq, prev=prev, readings=readings)
-        registry.submit(b, sender=gateway)
+        registry.submit(b, sender=relayer)
         seq += 1
     got = {e: registry.legal_count(device.address, e) for e, _ in plan}
     # 900 is in superblock 18 (slot 2): archiving 500-501 (superblock 10, slot 2)
@@ -533,11 +537,11 @@ class ArchiveModel:
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=st.lists(st.tuples(st.integers(1, 80), st.integers(1, 12)), min_size=1, max_size=8))
-def test_legal_count__random_history__matches_model(project, chain, accounts, dao, sbt, admit, steps):
+def test_legal_count__random_history__matches_model(project, chain, accounts, owner, sbt, admit, steps):
     key = "0x%064x" % (0xC0FFEE00 + chain.blocks.head.number)  # a new device each example
     genesis = chain.pending_timestamp - 1
-    registry = dao.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
-    sbt.set_registry(registry, sender=dao)
+    registry = owner.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
+    sbt.set_registry(registry, sender=owner)
     admit(key, accounts[1])
     device = Account.from_key(key).address
     model = ArchiveModel()
@@ -607,9 +611,9 @@ def test_views__epochs(registry, genesis, at_epoch_end, epoch_keys):
     assert registry.epoch_closed(4) is True
 
 
-def test_close_epoch__not_epoch_keys__reverts(registry, attacker, dao, at_epoch_end):
+def test_close_epoch__not_epoch_keys__reverts(registry, attacker, owner, at_epoch_end):
     at_epoch_end(0)
-    for who in (attacker, dao):
+    for who in (attacker, owner):
         with ape.reverts("registry: only epoch keys"):
             registry.close_epoch(0, sender=who)
 
@@ -631,9 +635,9 @@ def test_close_epoch__earlier_epoch__keeps_later_closed(registry, epoch_keys, at
 # ============================== parameters ==============================
 
 
-def test_views__deploy_parameters(registry, sbt, dao, epoch_keys):
+def test_views__deploy_parameters(registry, sbt, owner, epoch_keys):
     assert registry.sbt() == sbt.address
-    assert registry.owner() == dao.address
+    assert registry.owner() == owner.address
     assert registry.pow_target() == POW_TARGET
     assert registry.hashes_per_batch() == expected_hashes(POW_TARGET)
     assert registry.capacity_margin_bps() == MARGIN_BPS
@@ -649,8 +653,8 @@ SETTERS = [
 
 
 @pytest.mark.parametrize("setter,value,getter", SETTERS)
-def test_setters__dao__stores_and_logs(registry, dao, setter, value, getter):
-    tx = getattr(registry, setter)(value, sender=dao)
+def test_setters__dao__stores_and_logs(registry, owner, setter, value, getter):
+    tx = getattr(registry, setter)(value, sender=owner)
     assert getattr(registry, getter)() == value
     logs = tx.decode_logs(registry.ParameterChanged)
     assert [(log.name, log.value) for log in logs] == [(getter, value)]
@@ -675,23 +679,23 @@ def test_setters__not_the_dao__reverts(registry, attacker, setter, value, getter
         ("set_grace_period", EPOCH_SECONDS + 1, "registry: bad grace period"),
     ],
 )
-def test_setters__bad_value__reverts(registry, dao, setter, value, reason):
+def test_setters__bad_value__reverts(registry, owner, setter, value, reason):
     with ape.reverts(reason):
-        getattr(registry, setter)(value, sender=dao)
+        getattr(registry, setter)(value, sender=owner)
 
 
-def test_transfer_ownership__dao__hands_over_the_setters(registry, dao, attacker):
+def test_transfer_ownership__dao__hands_over_the_setters(registry, owner, attacker):
     with ape.reverts("registry: zero owner"):
-        registry.transfer_ownership("0x0000000000000000000000000000000000000000", sender=dao)
-    registry.transfer_ownership(attacker, sender=dao)
+        registry.transfer_ownership("0x0000000000000000000000000000000000000000", sender=owner)
+    registry.transfer_ownership(attacker, sender=owner)
     assert registry.owner() == attacker.address
     with ape.reverts("registry: only the DAO"):
-        registry.set_grace_period(900, sender=dao)
+        registry.set_grace_period(900, sender=owner)
     registry.set_grace_period(900, sender=attacker)
 
 
-def test_set_epoch_keys__dao__moves_the_right_to_close(registry, dao, epoch_keys, attacker, at_epoch_end):
-    tx = registry.set_epoch_keys(attacker, sender=dao)
+def test_set_epoch_keys__dao__moves_the_right_to_close(registry, owner, epoch_keys, attacker, at_epoch_end):
+    tx = registry.set_epoch_keys(attacker, sender=owner)
     assert [log.epoch_keys for log in tx.decode_logs(registry.EpochKeysChanged)] == [attacker.address]
     at_epoch_end(0)
     with ape.reverts("registry: only epoch keys"):
@@ -700,11 +704,11 @@ def test_set_epoch_keys__dao__moves_the_right_to_close(registry, dao, epoch_keys
 
 
 @pytest.mark.parametrize("target", [2**128, 2**200 + 12345, 3 * 2**250, 2**256 - 1])
-def test_hashes_per_batch__targets__floor_of_2_256_over_target(registry, dao, target):
-    registry.set_pow_target(target, sender=dao)
+def test_hashes_per_batch__targets__floor_of_2_256_over_target(registry, owner, target):
+    registry.set_pow_target(target, sender=owner)
     assert registry.hashes_per_batch() == 2**256 // target
 
 
-def test_deploy__genesis_in_future__reverts(project, dao, sbt, chain):
+def test_deploy__genesis_in_future__reverts(project, owner, sbt, chain):
     with ape.reverts("registry: bad genesis"):
-        dao.deploy(project.MeasurementRegistry, sbt, chain.pending_timestamp + 3600, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
+        owner.deploy(project.MeasurementRegistry, sbt, chain.pending_timestamp + 3600, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)

@@ -5,7 +5,6 @@ tests/registry (the DAO's own path is tested in tests/contracts).
 """
 
 import pytest
-
 from rewards_kit import (
     EPOCH_SECONDS,
     Miners,
@@ -18,28 +17,14 @@ from rewards_kit import (
 )
 
 
-
-@pytest.fixture
-def oracle(accounts):
-    return accounts[6]
-
-
-@pytest.fixture
-def gateway(accounts):
-    """Relays device batches; anyone may."""
-    return accounts[7]
-
-
-
-
 @pytest.fixture
 def genesis(chain):
     return chain.pending_timestamp - 1
 
 
 @pytest.fixture
-def system(project, owner, vault, oracle, genesis, sbt):
-    return deploy_system(project, owner, vault, oracle, genesis, sbt=sbt)
+def system(project, owner, vault, oracle_account, genesis, sbt):
+    return deploy_system(project, owner, vault, oracle_account, genesis, sbt=sbt)
 
 
 @pytest.fixture
@@ -63,9 +48,9 @@ def dist(system):
 
 
 @pytest.fixture
-def miners(chain, sbt, registry, owner, gateway, genesis):
+def miners(chain, sbt, registry, owner, relayer, genesis):
     """Admit devices and anchor their batches (see rewards_kit.Miners)."""
-    return Miners(chain, sbt, registry, owner, gateway, genesis)
+    return Miners(chain, sbt, registry, owner, relayer, genesis)
 
 
 @pytest.fixture
@@ -81,11 +66,11 @@ def at(chain, genesis):
 
 
 @pytest.fixture
-def commit(chain, keys, oracle, genesis):
+def commit(chain, keys, oracle_account, genesis):
     """Commit epoch `e`'s key `sk` once its window is over."""
 
     def commit(e, sk):
-        return commit_epoch(chain, keys, oracle, genesis, e, sk)
+        return commit_epoch(chain, keys, oracle_account, genesis, e, sk)
 
     return commit
 
@@ -124,12 +109,12 @@ def point_of(miners):
 
 
 @pytest.fixture
-def post_table(dist, oracle):
+def post_table(dist, oracle_account):
     """Post a table of `rows` [(token, amount, a_bps, q_bps, v_mwh)] for epoch `e`."""
 
     def post_table(e, rows, total=None, uri="ipfs://table"):
         table = Table(e, rows)
-        tx = dist.post(e, table.root, table.total if total is None else total, uri, sender=oracle)
+        tx = dist.post(e, table.root, table.total if total is None else total, uri, sender=oracle_account)
         return table, tx
 
     return post_table

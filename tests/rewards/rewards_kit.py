@@ -10,8 +10,13 @@ from pathlib import Path
 
 from eth_account import Account
 
+from greenminer import secp256k1
+from offchain.protocol import merkle
+from offchain.protocol.enroll import send_application
+from offchain.scoring import pogg
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
-from registry_kit import (  # noqa: E402
+from registry_kit import (  # noqa: E402 - the kit's folder joins sys.path just above
     CAPACITY_W,
     EPOCH_SECONDS,
     GRACE_PERIOD,
@@ -22,11 +27,6 @@ from registry_kit import (  # noqa: E402
     hour_readings,
     make_batch,
 )
-
-from greenminer import secp256k1  # noqa: E402
-from offchain import pogg  # noqa: E402
-from offchain.protocol import merkle
-from offchain.protocol.enroll import send_application  # noqa: E402
 
 __all__ = [
     "CAPACITY_W", "EPOCH_SECONDS", "GRACE_PERIOD", "MARGIN_BPS", "POW_TARGET", "SECP256K1_N",
@@ -58,27 +58,27 @@ def move_to(chain, ts):
         chain.pending_timestamp = ts
 
 
-def deploy_system(project, owner, vault, oracle, genesis, emission=EMISSION, post_deadline=POST_DEADLINE, sbt=None):
+def deploy_system(project, owner, vault, oracle_account, genesis, emission=EMISSION, post_deadline=POST_DEADLINE, sbt=None):
     """SBT, registry, keys, DECA and distributor wired as the DAO would, ``owner`` standing in for it."""
     sbt = sbt or owner.deploy(project.MinerSBT)
     registry = owner.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
     sbt.set_registry(registry, sender=owner)
     keys = owner.deploy(project.EpochKeys, registry, sbt)
     registry.set_epoch_keys(keys, sender=owner)
-    keys.set_oracle(oracle, True, sender=owner)
+    keys.set_oracle(oracle_account, True, sender=owner)
     deca = owner.deploy(project.DecaToken)
     dist = owner.deploy(project.RewardDistributor, deca, keys, sbt, vault, emission, post_deadline)
     deca.set_minter(dist, True, sender=owner)
-    dist.set_oracle(oracle, True, sender=owner)
+    dist.set_oracle(oracle_account, True, sender=owner)
     return sbt, registry, keys, deca, dist
 
 
 class Miners:
     """Admitted devices and their chains of batches on one registry."""
 
-    def __init__(self, chain, sbt, registry, owner, gateway, genesis):
+    def __init__(self, chain, sbt, registry, owner, relayer, genesis):
         self.chain, self.sbt, self.registry = chain, sbt, registry
-        self.owner, self.gateway, self.genesis = owner, gateway, genesis
+        self.owner, self.gateway, self.genesis = owner, relayer, genesis
         self.key = {}  # token id -> private key (hex)
         self.seq, self.prev, self.total = {}, {}, {}
 
@@ -119,11 +119,11 @@ class Miners:
             self.total[token_id] = last
 
 
-def commit_epoch(chain, keys, oracle, genesis, epoch, sk):
+def commit_epoch(chain, keys, oracle_account, genesis, epoch, sk):
     """Move past the epoch's submission window and commit its key; returns the receipt."""
     _, x, y = epoch_key(sk)
     move_to(chain, genesis + EPOCH_SECONDS * (epoch + 1) + GRACE_PERIOD)
-    return keys.commit(epoch, x, y, sender=oracle)
+    return keys.commit(epoch, x, y, sender=oracle_account)
 
 
 def reveal_epoch(chain, keys, sender, epoch, sk):

@@ -7,10 +7,10 @@ import ape
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from rewards_kit import GRACE_PERIOD, REVEAL_DELAY, SECP256K1_N, epoch_key, pubkey_of
 
 from greenminer import secp256k1
 from offchain.scoring import pogg
-from rewards_kit import GRACE_PERIOD, REVEAL_DELAY, SECP256K1_N, epoch_key, pubkey_of
 
 P = secp256k1.P
 SK = 0x5EC12E7 << 64  # small enough that SK + n still fits 256 bits
@@ -51,10 +51,10 @@ def test_constructor__zero_address__reverts(project, owner, registry, sbt):
 # ============================== commit ==============================
 
 
-def test_commit__after_window__stores_key_and_closes_epoch(keys, registry, oracle, at, chain):
+def test_commit__after_window__stores_key_and_closes_epoch(keys, registry, oracle_account, at, chain):
     _, x, y = epoch_key(SK)
     at(0, GRACE_PERIOD)
-    tx = keys.commit(0, x, y, sender=oracle)
+    tx = keys.commit(0, x, y, sender=oracle_account)
     logs = tx.decode_logs(keys.Committed)
     assert len(logs) == 1
     assert (logs[0].epoch, logs[0].pk_x, logs[0].pk_y, logs[0].committed_block) == (0, x, y, tx.block_number)
@@ -94,19 +94,19 @@ def test_commit__not_an_oracle__reverts(keys, at, who, request):
 
 
 @pytest.mark.parametrize("epoch, offset", [(0, GRACE_PERIOD - 1), (0, -1), (1, GRACE_PERIOD)])
-def test_commit__window_open__reverts(keys, oracle, at, epoch, offset):
+def test_commit__window_open__reverts(keys, oracle_account, at, epoch, offset):
     """One second before the grace period ends, inside the epoch, and a later epoch."""
     _, x, y = epoch_key(SK)
     at(0, offset)
     with ape.reverts("keys: window open"):
-        keys.commit(epoch, x, y, sender=oracle)
+        keys.commit(epoch, x, y, sender=oracle_account)
 
 
-def test_commit__twice__reverts(keys, oracle, commit):
+def test_commit__twice__reverts(keys, oracle_account, commit):
     commit(0, SK)
     _, x, y = epoch_key(SK + 1)
     with ape.reverts("keys: already committed"):
-        keys.commit(0, x, y, sender=oracle)
+        keys.commit(0, x, y, sender=oracle_account)
 
 
 @pytest.mark.parametrize(
@@ -118,18 +118,18 @@ def test_commit__twice__reverts(keys, oracle, commit):
         (secp256k1.GX + P, secp256k1.GY),  # not reduced
     ],
 )
-def test_commit__bad_key__reverts(keys, oracle, at, x, y):
+def test_commit__bad_key__reverts(keys, oracle_account, at, x, y):
     at(0, GRACE_PERIOD)
     with ape.reverts("keys: bad key"):
-        keys.commit(0, x % 2**256, y % 2**256, sender=oracle)
+        keys.commit(0, x % 2**256, y % 2**256, sender=oracle_account)
 
 
-def test_commit__keys_not_wired_in_registry__reverts(keys, registry, owner, oracle, at):
+def test_commit__keys_not_wired_in_registry__reverts(keys, registry, owner, oracle_account, at):
     registry.set_epoch_keys(owner, sender=owner)
     _, x, y = epoch_key(SK)
     at(0, GRACE_PERIOD)
     with ape.reverts("registry: only epoch keys"):
-        keys.commit(0, x, y, sender=oracle)
+        keys.commit(0, x, y, sender=oracle_account)
 
 
 def test_commit__parameters_changed_later__epoch_keeps_its_own(keys, owner, commit, reveal, chain):
@@ -178,52 +178,52 @@ def test_reveal__other_delays__entropy_of_b_hashes(keys, owner, chain, commit, d
     assert keys.entropy(0) == entropy_of(chain, h, delay)
 
 
-def test_reveal__last_block_with_all_hashes__accepted(keys, chain, commit, oracle):
+def test_reveal__last_block_with_all_hashes__accepted(keys, chain, commit, oracle_account):
     commit(0, SK)
     h = keys.committed_block(0)
     mine_to(chain, h + 255)  # the reveal lands in block H + 256: blockhash(H) is the oldest readable
-    tx = keys.reveal(0, SK, sender=oracle)
+    tx = keys.reveal(0, SK, sender=oracle_account)
     assert tx.block_number == h + 256
     assert keys.entropy(0) == entropy_of(chain, h, REVEAL_DELAY)
 
 
-def test_reveal__after_256_blocks__reverts(keys, chain, commit, oracle):
+def test_reveal__after_256_blocks__reverts(keys, chain, commit, oracle_account):
     commit(0, SK)
     mine_to(chain, keys.committed_block(0) + 256)  # the next block is H + 257
     with ape.reverts("keys: too late"):
-        keys.reveal(0, SK, sender=oracle)
+        keys.reveal(0, SK, sender=oracle_account)
     chain.mine(257)
     with ape.reverts("keys: too late"):
-        keys.reveal(0, SK, sender=oracle)
+        keys.reveal(0, SK, sender=oracle_account)
 
 
-def test_reveal__before_h_plus_b__reverts(keys, chain, commit, oracle):
+def test_reveal__before_h_plus_b__reverts(keys, chain, commit, oracle_account):
     commit(0, SK)
     mine_to(chain, keys.committed_block(0) + REVEAL_DELAY - 2)  # the next block is H + B - 1
     with ape.reverts("keys: too early"):
-        keys.reveal(0, SK, sender=oracle)
+        keys.reveal(0, SK, sender=oracle_account)
 
 
 @pytest.mark.parametrize("sk", [SK + 1, 0, SECP256K1_N, SK + SECP256K1_N, SECP256K1_N - SK, 2**256 - 1])
-def test_reveal__wrong_key__reverts(keys, chain, commit, oracle, sk):
+def test_reveal__wrong_key__reverts(keys, chain, commit, oracle_account, sk):
     commit(0, SK)
     mine_to(chain, keys.committed_block(0) + REVEAL_DELAY)
     with ape.reverts("keys: wrong key"):
-        keys.reveal(0, sk, sender=oracle)
+        keys.reveal(0, sk, sender=oracle_account)
 
 
-def test_reveal__twice__reverts(keys, commit, reveal, oracle):
+def test_reveal__twice__reverts(keys, commit, reveal, oracle_account):
     commit(0, SK)
     reveal(0, SK)
     with ape.reverts("keys: already revealed"):
-        keys.reveal(0, SK, sender=oracle)
+        keys.reveal(0, SK, sender=oracle_account)
 
 
-def test_reveal__not_committed__reverts(keys, oracle, at, chain):
+def test_reveal__not_committed__reverts(keys, oracle_account, at, chain):
     at(0, GRACE_PERIOD)
     chain.mine(REVEAL_DELAY)
     with ape.reverts("keys: not committed"):
-        keys.reveal(0, SK, sender=oracle)
+        keys.reveal(0, SK, sender=oracle_account)
 
 
 # ============================== lottery ==============================
@@ -359,7 +359,7 @@ def test_is_winner__not_revealed__false(keys, owner, miners, miner, commit, poin
 # ============================== DAO setters ==============================
 
 
-@pytest.mark.parametrize("who", ["attacker", "oracle"])
+@pytest.mark.parametrize("who", ["attacker", "oracle_account"])
 def test_setters__not_the_dao__revert(keys, who, request):
     sender = request.getfixturevalue(who)
     for call, args in [

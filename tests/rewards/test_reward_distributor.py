@@ -7,12 +7,12 @@ import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rewards_kit import EMISSION, EPOCH_SECONDS, POST_DEADLINE, Table, filler_rows
 
 from greenminer import secp256k1
 from offchain.protocol import merkle
 from offchain.scoring import pogg
 from offchain.scoring.authenticity import ScoringParams, get_scoring_params, params_hash
-from rewards_kit import EMISSION, EPOCH_SECONDS, POST_DEADLINE, Table, filler_rows
 
 P = secp256k1.P
 SK = 0x5EC12E7 << 64
@@ -92,27 +92,27 @@ def test_constructor__bad_parameters__revert(project, owner, deca, keys, sbt, va
 
 
 def test_constructor__deployed_later__earlier_epochs_have_no_emission(
-    project, owner, deca, keys, sbt, vault, oracle, at, stranger
+    project, owner, deca, keys, sbt, vault, oracle_account, at, stranger
 ):
     at(2, 10)  # epoch 3 is running
     late = owner.deploy(project.RewardDistributor, deca, keys, sbt, vault, EMISSION, POST_DEADLINE)
-    late.set_oracle(oracle, True, sender=owner)
+    late.set_oracle(oracle_account, True, sender=owner)
     assert late.start_epoch() == 3
     at(2 + 24)
     with ape.reverts("rewards: epoch before start"):
         late.sweep(2, sender=stranger)
     with ape.reverts("rewards: epoch before start"):
-        late.post(2, b"\x01" * 32, 0, "", sender=oracle)
+        late.post(2, b"\x01" * 32, 0, "", sender=oracle_account)
 
 
 # ============================== post ==============================
 
 
-def test_post__revealed_epoch__records_and_pays_the_rest_to_vault(dist, deca, vault, k_one, trio, run_epoch, oracle):
+def test_post__revealed_epoch__records_and_pays_the_rest_to_vault(dist, deca, vault, k_one, trio, run_epoch, oracle_account):
     a, b, _ = trio
     run_epoch(0, {a: 12, b: 12}, SK)
     table = Table(0, [row(a, 3 * 10**18), row(b, 2 * 10**18)] + filler_rows(6))
-    tx = dist.post(0, table.root, table.total, "ipfs://table/0", sender=oracle)
+    tx = dist.post(0, table.root, table.total, "ipfs://table/0", sender=oracle_account)
     logs = tx.decode_logs(dist.Posted)
     assert len(logs) == 1
     assert (logs[0].epoch, logs[0].root, logs[0].total, logs[0].uri) == (0, table.root, table.total, "ipfs://table/0")
@@ -130,9 +130,9 @@ def test_post__whole_emission_in_table__vault_gets_nothing(dist, deca, vault, k_
     assert deca.totalSupply() == 0
 
 
-def test_post__empty_table__vault_gets_everything(dist, deca, vault, run_epoch, oracle):
+def test_post__empty_table__vault_gets_everything(dist, deca, vault, run_epoch, oracle_account):
     run_epoch(0, {}, SK)
-    dist.post(0, b"\x00" * 32, 0, "ipfs://no-winner", sender=oracle)
+    dist.post(0, b"\x00" * 32, 0, "ipfs://no-winner", sender=oracle_account)
     assert deca.balanceOf(vault) == EMISSION
 
 
@@ -143,47 +143,47 @@ def test_post__not_an_oracle__reverts(dist, run_epoch, who, request):
         dist.post(0, b"\x01" * 32, 0, "", sender=request.getfixturevalue(who))
 
 
-def test_post__not_revealed__reverts(dist, oracle, commit, at):
+def test_post__not_revealed__reverts(dist, oracle_account, commit, at):
     at(0, 700)
     with ape.reverts("rewards: not revealed"):
-        dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+        dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
     commit(0, SK)
     with ape.reverts("rewards: not revealed"):
-        dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+        dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
 
 
-def test_post__total_above_emission__reverts(dist, oracle, run_epoch):
+def test_post__total_above_emission__reverts(dist, oracle_account, run_epoch):
     run_epoch(0, {}, SK)
     with ape.reverts("rewards: total above emission"):
-        dist.post(0, b"\x01" * 32, EMISSION + 1, "", sender=oracle)
-    dist.post(0, b"\x01" * 32, EMISSION, "", sender=oracle)
+        dist.post(0, b"\x01" * 32, EMISSION + 1, "", sender=oracle_account)
+    dist.post(0, b"\x01" * 32, EMISSION, "", sender=oracle_account)
 
 
-def test_post__twice__reverts(dist, oracle, run_epoch):
+def test_post__twice__reverts(dist, oracle_account, run_epoch):
     run_epoch(0, {}, SK)
-    dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+    dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
     with ape.reverts("rewards: already posted"):
-        dist.post(0, b"\x02" * 32, 0, "", sender=oracle)
+        dist.post(0, b"\x02" * 32, 0, "", sender=oracle_account)
 
 
-def test_post__at_deadline__reverts(dist, oracle, run_epoch, at):
+def test_post__at_deadline__reverts(dist, oracle_account, run_epoch, at):
     run_epoch(0, {}, SK)
     at(0, POST_DEADLINE)
     with ape.reverts("rewards: too late"):
-        dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+        dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
 
 
-def test_post__one_second_before_deadline__accepted(dist, oracle, run_epoch, at):
+def test_post__one_second_before_deadline__accepted(dist, oracle_account, run_epoch, at):
     run_epoch(0, {}, SK)
     at(0, POST_DEADLINE - 1)
-    dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+    dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
 
 
-def test_post__not_a_minter__reverts_in_deca(dist, deca, owner, oracle, run_epoch):
+def test_post__not_a_minter__reverts_in_deca(dist, deca, owner, oracle_account, run_epoch):
     deca.set_minter(dist, False, sender=owner)
     run_epoch(0, {}, SK)
     with ape.reverts("erc20: access is denied"):
-        dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+        dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
 
 
 # ============================== sweep ==============================
@@ -210,20 +210,20 @@ def test_sweep__before_deadline__reverts(dist, stranger, run_epoch, at):
         dist.sweep(0, sender=stranger)
 
 
-def test_sweep__posted_epoch__reverts(dist, stranger, oracle, run_epoch, at):
+def test_sweep__posted_epoch__reverts(dist, stranger, oracle_account, run_epoch, at):
     run_epoch(0, {}, SK)
-    dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+    dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
     at(0, POST_DEADLINE)
     with ape.reverts("rewards: already settled"):
         dist.sweep(0, sender=stranger)
 
 
-def test_post__swept_epoch__reverts(dist, stranger, oracle, run_epoch, at):
+def test_post__swept_epoch__reverts(dist, stranger, oracle_account, run_epoch, at):
     run_epoch(0, {}, SK)
     at(0, POST_DEADLINE)
     dist.sweep(0, sender=stranger)
     with ape.reverts("rewards: already settled"):
-        dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+        dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
 
 
 # ============================== claim ==============================
@@ -474,7 +474,7 @@ def test_supply__posted_swept_and_claimed_epochs__each_within_emission(
 # ============================== DAO setters ==============================
 
 
-@pytest.mark.parametrize("who", ["attacker", "oracle", "stranger"])
+@pytest.mark.parametrize("who", ["attacker", "oracle_account", "stranger"])
 def test_setters__not_the_dao__revert(dist, who, request):
     sender = request.getfixturevalue(who)
     for call, args in [
@@ -515,9 +515,9 @@ def test_set_parameter__bounds__logged_or_reverts(dist, owner, name, good, bad, 
             setter(value, sender=owner)
 
 
-def test_set_emission__later_epochs_only(dist, deca, vault, owner, oracle, run_epoch, at, stranger):
+def test_set_emission__later_epochs_only(dist, deca, vault, owner, oracle_account, run_epoch, at, stranger):
     run_epoch(0, {}, SK)
-    dist.post(0, b"\x01" * 32, 0, "", sender=oracle)
+    dist.post(0, b"\x01" * 32, 0, "", sender=oracle_account)
     dist.set_emission(EMISSION // 4, sender=owner)
     at(1, POST_DEADLINE)
     dist.sweep(1, sender=stranger)
@@ -674,26 +674,26 @@ def test_set_scoring_params__tolerance_raised_to_the_default_limit__refused(dist
         dist.set_scoring_params(defaults._replace(shape_tolerance_bps=defaults.shape_limit_bps), sender=owner)
 
 
-def test_post__after_a_set__logs_the_new_hash_earlier_post_the_old(dist, owner, oracle, run_epoch):
+def test_post__after_a_set__logs_the_new_hash_earlier_post_the_old(dist, owner, oracle_account, run_epoch):
     run_epoch(0, {}, SK)
-    first = dist.post(0, b"\x01" * 32, 0, "ipfs://0", sender=oracle)
+    first = dist.post(0, b"\x01" * 32, 0, "ipfs://0", sender=oracle_account)
     dist.set_scoring_params(RETUNED, sender=owner)
     run_epoch(1, {}, SK + 1)
-    second = dist.post(1, b"\x02" * 32, 0, "ipfs://1", sender=oracle)
+    second = dist.post(1, b"\x02" * 32, 0, "ipfs://1", sender=oracle_account)
     (log0,) = first.decode_logs(dist.Posted)
     (log1,) = second.decode_logs(dist.Posted)
     assert (log0.epoch, log0.params_hash) == (0, params_hash(ScoringParams()))
     assert (log1.epoch, log1.params_hash) == (1, params_hash(RETUNED))
 
 
-def test_set_scoring_params__between_posts__posted_epoch_keeps_its_hash(dist, owner, oracle, run_epoch, chain):
+def test_set_scoring_params__between_posts__posted_epoch_keeps_its_hash(dist, owner, oracle_account, run_epoch, chain):
     """Epochs 0 and 1 revealed; 0 posted, then a set, then 1 posted: 1 commits to the
     parameters in force when posted, 0's log (read back from the chain) is unchanged."""
     run_epoch(0, {}, SK)
     run_epoch(1, {}, SK + 1)
-    dist.post(0, b"\x01" * 32, 0, "ipfs://0", sender=oracle)
+    dist.post(0, b"\x01" * 32, 0, "ipfs://0", sender=oracle_account)
     dist.set_scoring_params(RETUNED, sender=owner)
-    dist.post(1, b"\x02" * 32, 0, "ipfs://1", sender=oracle)
+    dist.post(1, b"\x02" * 32, 0, "ipfs://1", sender=oracle_account)
     dist.set_scoring_params(ScoringParams()._replace(lone_bps=0), sender=owner)
     stop = chain.blocks.height + 1
     (log0,) = dist.Posted.range(0, stop, search_topics={"epoch": 0})

@@ -4,21 +4,11 @@ The deployer stands in for the TechnicalDAO as owner of every contract, as in te
 """
 
 import pytest
-
 from storage_kit import deploy_market
 
 DEVICE_KEYS = [0xD1CE_0000 + i for i in range(1, 4)]
 METER_KEYS = [0x3E7E_0000 + i for i in range(1, 3)]
 ATTACKER_DEVICE_KEY = 0xBAD0_0001  # an admitted device in the attacker's hands
-
-
-
-
-@pytest.fixture
-def buyer(accounts):
-    """Holds ENERGY and takes energy out of a node."""
-    return accounts[11]
-
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ their statements with the device library (``greenminer.meter``).
 """
 
 from greenminer import batch, meter, secp256k1
-
 from offchain import market
 from offchain.protocol.enroll import send_application
 

@@ -17,13 +17,13 @@ import copy
 
 import ape
 import pytest
+from conftest import DEVICE_KEYS, METER_KEYS
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-
-from conftest import DEVICE_KEYS, METER_KEYS
-from testbed import amm
 from storage_kit import DAO_SHARE_BPS, HOUR, MIN_PAYMENT_MWH, PRICE_BAND_BPS, REFERENCE_PRICE, deploy_market
+
+from testbed import amm
 
 DEAD = amm.DEAD
 DAY = 86_400

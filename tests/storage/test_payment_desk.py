@@ -4,7 +4,6 @@ import math
 
 import ape
 import pytest
-
 from storage_kit import DAO_SHARE_BPS, HOUR, PRICE_BAND_BPS, REFERENCE_PRICE
 
 PENDING, APPROVED, REJECTED = 1, 2, 3

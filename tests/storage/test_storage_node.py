@@ -2,14 +2,14 @@
 
 import ape
 import pytest
+from conftest import ATTACKER_DEVICE_KEY, DEVICE_KEYS, METER_KEYS
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+from storage_kit import DELIVERED_OUT, HOUR, NODE_CAPACITY, RECEIVED, SENT, address_of
 
-from conftest import ATTACKER_DEVICE_KEY, DEVICE_KEYS, METER_KEYS
 from greenminer import meter as device_meter
 from offchain.protocol import meter
-from storage_kit import DELIVERED_OUT, HOUR, NODE_CAPACITY, RECEIVED, SENT, address_of
 
 CREDITED, REQUESTED, PAID = 1, 2, 3
 OPEN, FILLED, CANCELLED = 1, 2, 3

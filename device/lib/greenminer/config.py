@@ -52,7 +52,7 @@ def parse(raw):
             try:
                 value = int(value, 0)
             except ValueError:
-                raise ValueError("config: %s must be an integer, got %r" % (name, value))
+                raise ValueError("config: %s must be an integer, got %r" % (name, value)) from None
         out[name] = value
     key = out["DEVICE_PRIVATE_KEY"]
     if isinstance(key, str):

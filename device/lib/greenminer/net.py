@@ -38,7 +38,7 @@ class HttpNet:
         except OSError:
             raise
         except Exception as exc:  # adafruit_requests and requests raise their own kinds
-            raise OSError("net: %s" % exc)
+            raise OSError("net: %s" % exc) from exc
         try:
             return response.status_code, response.text
         finally:

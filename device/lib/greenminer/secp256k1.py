@@ -192,7 +192,7 @@ def _batch_to_affine(points):
     """Affine forms of many finite Jacobian points with one inversion (Montgomery's trick)."""
     prefix = []
     acc = 1
-    for X, Y, Z in points:
+    for _, _, Z in points:
         prefix.append(acc)
         acc = acc * Z % P
     inv = inverse(acc, P)

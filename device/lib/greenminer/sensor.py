@@ -85,7 +85,7 @@ class Sensor:
             overflow = self.ina.overflow
         except OSError as exc:
             self.failures += 1
-            raise SensorError("sensor: I2C error: %s" % exc)
+            raise SensorError("sensor: I2C error: %s" % exc) from exc
         if overflow:
             self.failures += 1
             raise SensorError("sensor: math overflow, current or power out of range", True)
