@@ -34,23 +34,22 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _MASK64 = 2**64 - 1
 _MASK128 = 2**128 - 1
 
-# The same types in eth-account's ``full_message`` form (what a wallet displays)
-EIP712_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Batch": [
-        {"name": "device", "type": "address"},
-        {"name": "epoch", "type": "uint64"},
-        {"name": "seq", "type": "uint64"},
-        {"name": "readingsHash", "type": "bytes32"},
-        {"name": "prevBatch", "type": "bytes32"},
-        {"name": "powNonce", "type": "uint256"},
-    ],
-}
+
+
+def eip712_types(type_string):
+    """eth-account's ``types`` of a signed type (what a wallet displays), read from its EIP-712
+    encoding in ``greenminer.protocol``: ``{"EIP712Domain": [...], primary: [...]}``, each
+    field ``{"name": ..., "type": ...}`` in order."""
+
+    def fields(encoded):
+        name, body = encoded[:-1].split("(", 1)
+        return name, [{"name": n, "type": t} for t, n in (f.split(" ") for f in body.split(","))]
+
+    primary, primary_fields = fields(type_string)
+    return {"EIP712Domain": fields(DOMAIN_TYPE)[1], primary: primary_fields}
+
+
+EIP712_TYPES = eip712_types(BATCH_TYPE)
 
 
 class Reading(NamedTuple):

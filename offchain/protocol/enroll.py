@@ -16,20 +16,13 @@ from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_keys import keys
 from eth_utils import to_checksum_address
 
-from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX
-from offchain.protocol.batch import EIP712_TYPES, recover_signer
+from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, ENROLLMENT_TYPE, UINT64_MAX
+from offchain.protocol.batch import eip712_types, recover_signer
 
 MAX_START_TOTAL_MWH = 2**64  # MinerSBT's bound on the enrollment's total [mWh]
 ENROLLMENT_TTL = 86_400  # [s] MinerSBT takes an enrollment for a day after its time
 
-ENROLLMENT_TYPES = {
-    "EIP712Domain": EIP712_TYPES["EIP712Domain"],
-    "Enrollment": [
-        {"name": "applicant", "type": "address"},
-        {"name": "startTotal", "type": "uint128"},
-        {"name": "startTime", "type": "uint64"},
-    ],
-}
+ENROLLMENT_TYPES = eip712_types(ENROLLMENT_TYPE)
 
 
 class Enrollment(NamedTuple):

@@ -14,24 +14,13 @@ from typing import NamedTuple
 
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
-from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, UINT64_MAX, UINT128_MAX
-from offchain.protocol.batch import EIP712_TYPES
+from greenminer.protocol import DOMAIN_NAME, DOMAIN_VERSION, STATEMENT_TYPE, UINT64_MAX, UINT128_MAX
+from offchain.protocol.batch import eip712_types
 
 SENT, RECEIVED, DELIVERED_OUT = 0, 1, 2
 KIND_NAMES = {SENT: "sent", RECEIVED: "received", DELIVERED_OUT: "delivered out"}
 
-STATEMENT_TYPES = {
-    "EIP712Domain": EIP712_TYPES["EIP712Domain"],
-    "MeterStatement": [
-        {"name": "node", "type": "uint256"},
-        {"name": "id", "type": "uint256"},
-        {"name": "party", "type": "address"},
-        {"name": "periodStart", "type": "uint64"},
-        {"name": "periodEnd", "type": "uint64"},
-        {"name": "energy", "type": "uint128"},
-        {"name": "kind", "type": "uint8"},
-    ],
-}
+STATEMENT_TYPES = eip712_types(STATEMENT_TYPE)
 
 
 class Statement(NamedTuple):
