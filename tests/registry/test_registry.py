@@ -14,11 +14,12 @@ from registry_kit import (
     POW_TARGET,
     ZERO32,
     domain_separator,
-    expected_hashes,
     hour_readings,
     pack_reading,
     typed_digest,
 )
+
+from offchain.protocol.batch import expected_hashes
 
 MAX_POWER_MW = CAPACITY_W * 1_000 * MARGIN_BPS // 10_000  # 6 kW
 SUSPENDED = 2

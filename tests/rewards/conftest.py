@@ -7,14 +7,17 @@ tests/registry (the DAO's own path is tested in tests/contracts).
 import pytest
 from rewards_kit import (
     EPOCH_SECONDS,
+    REGISTRY_PARAMS,
+    REWARD_PARAMS,
     Miners,
     Table,
     commit_epoch,
-    deploy_system,
     ecdh,
     move_to,
     reveal_epoch,
 )
+
+from offchain.deploy import deploy_system
 
 
 @pytest.fixture
@@ -23,28 +26,42 @@ def genesis(chain):
 
 
 @pytest.fixture
-def system(project, owner, vault, oracle_account, genesis, sbt):
-    return deploy_system(project, owner, vault, oracle_account, genesis, sbt=sbt)
+def system(project, chain, owner, oracle_account, genesis):
+    """The whole system as deployed for real (``offchain.deploy``), with `owner` standing in for
+    the DAO; the DAO contract is the vault."""
+    return deploy_system(project, chain, owner, [owner], oracle_account, genesis=genesis, hand_to_dao=False,
+                         registry_params=REGISTRY_PARAMS, reward_params=REWARD_PARAMS)
+
+
+@pytest.fixture
+def sbt(system):
+    return system.sbt
 
 
 @pytest.fixture
 def registry(system):
-    return system[1]
+    return system.registry
 
 
 @pytest.fixture
 def keys(system):
-    return system[2]
+    return system.keys
 
 
 @pytest.fixture
 def deca(system):
-    return system[3]
+    return system.deca
 
 
 @pytest.fixture
 def dist(system):
-    return system[4]
+    return system.rewards
+
+
+@pytest.fixture
+def vault(system):
+    """The DAO contract: the distributor pays it what winners do not take."""
+    return system.dao
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from registry_kit import (  # noqa: E402 - the kit's folder joins sys.path just 
 
 __all__ = [
     "CAPACITY_W", "EPOCH_SECONDS", "GRACE_PERIOD", "MARGIN_BPS", "POW_TARGET", "SECP256K1_N",
-    "EMISSION", "POST_DEADLINE", "REVEAL_DELAY", "Miners", "Table", "deploy_system",
+    "EMISSION", "POST_DEADLINE", "REVEAL_DELAY", "REGISTRY_PARAMS", "REWARD_PARAMS", "Miners", "Table",
     "epoch_key", "commit_epoch", "reveal_epoch", "move_to", "pubkey_of", "filler_rows", "ecdh",
 ]
 
@@ -58,19 +58,9 @@ def move_to(chain, ts):
         chain.pending_timestamp = ts
 
 
-def deploy_system(project, owner, vault, oracle_account, genesis, emission=EMISSION, post_deadline=POST_DEADLINE, sbt=None):
-    """SBT, registry, keys, DECA and distributor wired as the DAO would, ``owner`` standing in for it."""
-    sbt = sbt or owner.deploy(project.MinerSBT)
-    registry = owner.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
-    sbt.set_registry(registry, sender=owner)
-    keys = owner.deploy(project.EpochKeys, registry, sbt)
-    registry.set_epoch_keys(keys, sender=owner)
-    keys.set_oracle(oracle_account, True, sender=owner)
-    deca = owner.deploy(project.DecaToken)
-    dist = owner.deploy(project.RewardDistributor, deca, keys, sbt, vault, emission, post_deadline)
-    deca.set_minter(dist, True, sender=owner)
-    dist.set_oracle(oracle_account, True, sender=owner)
-    return sbt, registry, keys, deca, dist
+# The registry and distributor as these tests deploy them (``offchain.deploy.deploy_system``)
+REGISTRY_PARAMS = {"pow_target": POW_TARGET, "capacity_margin_bps": MARGIN_BPS, "grace_period": GRACE_PERIOD}
+REWARD_PARAMS = {"emission": EMISSION, "post_deadline": POST_DEADLINE}
 
 
 class Miners:
