@@ -44,13 +44,13 @@ SK = 0xE90C4 << 200
 
 
 def test_gas_rewards(project, accounts, chain):
-    owner, oracle, gateway, stranger = accounts[0], accounts[1], accounts[2], accounts[4]
+    owner, oracle, gateway, treasurer, stranger = accounts[0], accounts[1], accounts[2], accounts[3], accounts[4]
     wallets = [accounts[10 + i] for i in range(DEVICES)]
     genesis = chain.pending_timestamp - 1
     system = deploy_system(project, chain, owner, [owner], oracle, genesis=genesis, hand_to_dao=False,
                            registry_params=REGISTRY_PARAMS, reward_params=REWARD_PARAMS)
     sbt, registry, keys, deca, dist = system.sbt, system.registry, system.keys, system.deca, system.rewards
-    deca.set_minter(owner, True, sender=owner)  # gives some owners DECA before they claim
+    deca.set_minter(treasurer, True, sender=owner)  # gives some owners DECA before they claim
     keys.set_lottery_k(1, sender=owner)
     miners = Miners(chain, sbt, registry, owner, gateway, genesis)
     tokens = [miners.admit(0xB0B000 + i, wallets[i]) for i in range(DEVICES)]
@@ -77,10 +77,10 @@ def test_gas_rewards(project, accounts, chain):
 
         if e == 0:  # half of the owners already hold DECA before their first claim
             for w in wallets[DEVICES // 2:]:
-                deca.mint(w, 1, sender=owner)
+                deca.mint(w, 1, sender=treasurer)
         if e == 1:  # two owners have spent all their DECA
             for w in wallets[:2]:
-                deca.transfer(owner, deca.balanceOf(w), sender=w)
+                deca.transfer(treasurer, deca.balanceOf(w), sender=w)
         for t, w in zip(tokens, wallets):
             new_word = e == 0  # a token's first claim: its claimed word is a new slot
             new_balance = deca.balanceOf(w) == 0
