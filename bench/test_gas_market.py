@@ -30,7 +30,7 @@ ORDER = [
 
 
 def test_gas_market(project, accounts, chain):
-    owner, vault, relayer, buyer = accounts[0], accounts[8], accounts[10], accounts[11]
+    owner, relayer, buyer = accounts[0], accounts[10], accounts[11]
     wallets = [accounts[4], accounts[5]]
     rows = []  # (call, case, gas)
 
@@ -40,7 +40,7 @@ def test_gas_market(project, accounts, chain):
         return tx
 
     for _ in range(MARKETS):
-        m = deploy_market(project, chain, owner, vault, chain.pending_timestamp - 1)
+        m = deploy_market(project, chain, owner, chain.pending_timestamp - 1)
         tokens = [m.admit(w, k) for w, k in zip(wallets, DEVICE_KEYS)]
         nodes = [m.register_node(k) for k in METER_KEYS]
 

@@ -12,8 +12,14 @@ ATTACKER_DEVICE_KEY = 0xBAD0_0001  # an admitted device in the attacker's hands
 
 
 @pytest.fixture
-def market(project, chain, owner, vault):
-    return deploy_market(project, chain, owner, vault, chain.pending_timestamp - 1)
+def market(project, chain, owner):
+    return deploy_market(project, chain, owner, chain.pending_timestamp - 1)
+
+
+@pytest.fixture
+def vault(market):
+    """The DAO contract: the desk's share of each payment and the pool's fee share go there."""
+    return market.vault
 
 
 @pytest.fixture

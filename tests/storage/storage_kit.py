@@ -8,6 +8,7 @@ their statements with the device library (``greenminer.meter``).
 
 from greenminer import batch, meter, secp256k1
 from offchain import market
+from offchain.deploy import deploy_system
 from offchain.protocol.enroll import send_application
 
 CAPACITY_W = 4_200
@@ -28,24 +29,16 @@ def address_of(priv):
     return "0x" + secp256k1.address(secp256k1.public_key(priv)).hex()
 
 
-def deploy_market(project, chain, owner, vault, genesis, sbt=None):
-    """SBT, registry, DECA, ENERGY, StorageNode, LiquidityPool and PaymentDesk, wired; ``owner`` is the DAO."""
-    sbt = sbt or owner.deploy(project.MinerSBT)
-    registry = owner.deploy(project.MeasurementRegistry, sbt, genesis, 2**248, 15_000, 900)
-    sbt.set_registry(registry, sender=owner)
-    deca = owner.deploy(project.DecaToken)
-    energy = owner.deploy(project.EnergyToken)
-    storage = owner.deploy(project.StorageNode, sbt, energy)
-    pool = owner.deploy(project.LiquidityPool, deca, energy, vault, FEE_BPS, VAULT_SHARE_BPS)
-    desk = owner.deploy(project.PaymentDesk, deca, energy, storage, pool, sbt, registry, vault,
-                        REFERENCE_PRICE, DAO_SHARE_BPS, PRICE_BAND_BPS)
-    pool.set_seeder(desk, sender=owner)
-    energy.set_burner(storage, True, sender=owner)
-    energy.set_minter(desk, True, sender=owner)
-    deca.set_minter(desk, True, sender=owner)
-    storage.set_desk(desk, sender=owner)
-    return Market(chain, owner, sbt=sbt, registry=registry, deca=deca, energy=energy, storage=storage,
-                  pool=pool, desk=desk)
+MARKET_PARAMS = {"fee_bps": FEE_BPS, "vault_share_bps": VAULT_SHARE_BPS, "reference_price": REFERENCE_PRICE,
+                 "dao_share_bps": DAO_SHARE_BPS, "price_band_bps": PRICE_BAND_BPS}
+
+
+def deploy_market(project, chain, owner, genesis):
+    """The whole system as deployed for real (``offchain.deploy``), ``owner`` standing in for the
+    DAO as owner of every module; the DAO contract is the vault (``Market.vault``)."""
+    system = deploy_system(project, chain, owner, [owner], owner, genesis=genesis, hand_to_dao=False,
+                           market_params=MARKET_PARAMS)
+    return Market(chain, owner, vault=system.dao, **system.modules())
 
 
 class Market:

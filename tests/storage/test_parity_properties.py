@@ -47,7 +47,7 @@ class MarketMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         a, chain = self.accounts, self.chain
-        self.owner, self.vault = a[0], a[8]
+        self.owner = a[0]
         self.miners = [a[4], a[5], a[6]]
         self.buyer, self.trader, self.relayer = a[11], a[12], a[10]
         cls = type(self)
@@ -60,6 +60,7 @@ class MarketMachine(RuleBasedStateMachine):
         cls.snapshot = chain.snapshot()
         t = copy.deepcopy({k: v for k, v in cls.template.items() if k != "m"})
         self.m = cls.template["m"]
+        self.vault = self.m.vault
         self.m.next_delivery = t.pop("next_delivery")
         self.__dict__.update(t)
         self.checked_at = None  # chain height at the last invariant check
@@ -68,7 +69,8 @@ class MarketMachine(RuleBasedStateMachine):
     def _build(self):
         """Deploy and wire the market, admit three miners, register two nodes, seed the pool."""
         chain = self.chain
-        m = self.m = deploy_market(self.project, chain, self.owner, self.vault, chain.pending_timestamp - 1)
+        m = self.m = deploy_market(self.project, chain, self.owner, chain.pending_timestamp - 1)
+        self.vault = m.vault
         self.tokens = [m.admit(w, k) for w, k in zip(self.miners, DEVICE_KEYS)]
         self.nodes = [m.register_node(k, capacity=c) for k, c in zip(METER_KEYS, CAPACITIES)]
         # model
@@ -396,10 +398,10 @@ def test_market__random_sequences__keep_parity_and_the_pool_sound(project, chain
 @pytest.fixture(scope="module")
 def markets(project, chain, accounts):
     """A market whose pool is empty and one whose pool holds a first payment."""
-    owner, vault, miner = accounts[0], accounts[8], accounts[4]
+    owner, miner = accounts[0], accounts[4]
     built = {}
     for seeded in (False, True):
-        m = deploy_market(project, chain, owner, vault, chain.pending_timestamp - 1)
+        m = deploy_market(project, chain, owner, chain.pending_timestamp - 1)
         token = m.admit(miner, DEVICE_KEYS[0])
         node = m.register_node(METER_KEYS[0])
         if seeded:
