@@ -40,11 +40,11 @@ def sbt(project, owner):
 
 @pytest.fixture
 def admit(chain, sbt, owner):
-    """Factory: apply for a device key as `owner` (the device enrolled now with total
-    `start_total` [mWh]) and approve it; returns the token id."""
+    """Factory: apply for a device key as `applicant` (the device enrolled now with total
+    `start_total` [mWh]) and approve it as `owner`; returns the token id."""
 
-    def admit(key, owner, capacity_w=CAPACITY_W, start_total=0):
-        send_application(chain, sbt, owner, key, capacity_w, 48_000_000, 11_000_000, "ipfs://miner", start_total)
+    def admit(key, applicant, capacity_w=CAPACITY_W, start_total=0):
+        send_application(chain, sbt, applicant, key, capacity_w, 48_000_000, 11_000_000, "ipfs://miner", start_total)
         sbt.approve_application(sbt.application_count(), sender=owner)
         return sbt.token_of_device(Account.from_key(key).address)
 
