@@ -39,6 +39,8 @@ Metrics (over both scenarios):
 
 - share of all rewards paid, per kind (main run);
 - each honest miner's share kept: its reward in ``main`` over its reward in ``fair``;
+  and, where the scoring says what it would pay at full authenticity, its reward in
+  ``main`` over that (a loss the scoring inflicts in both runs shows only here);
 - rewards taken by fakes: the whole reward of fabricated kinds, plus the inflators'
   excess (main minus uninflated); the inflators' whole reward and the split's excess
   (main minus fair) are shown apart;
@@ -346,16 +348,19 @@ PARAMS = authenticity.ScoringParams()._replace(
 
 
 class _Paid:
-    """What the harness reads of a scoring: the amounts, and ``a`` where there is one."""
+    """What the harness reads of a scoring: the amounts, ``a`` where there is one, and what
+    each miner would be paid at full authenticity (``ideal``) where the scoring can say."""
 
-    def __init__(self, amounts, a):
-        self.amounts, self.a = amounts, a
+    def __init__(self, amounts, a, ideal=None):
+        self.amounts, self.a, self.ideal = amounts, a, ideal
 
 
 def pogg_scoring(inputs, winners, emission):
     """PoGG's scoring (``pogg.score_inputs``, default parameters); every miner wins (K = 1)."""
     scores = pogg.score_inputs(inputs, winners, emission, 1, PARAMS)
-    return _Paid(scores.amounts, scores.auth.a)
+    full = np.asarray([pogg.MAX_BPS * int(q) * int(v) for q, v in zip(scores.q_bps, scores.v_mwh)], dtype=object)
+    ideal, _ = pogg.split(winners, full, emission, 1, pogg.reference_units(PARAMS.reference_kwh))
+    return _Paid(scores.amounts, scores.auth.a, ideal)
 
 
 SCORINGS = {"pogg": pogg_scoring}
@@ -387,6 +392,7 @@ def run(scoring, miners, data, window=pogg.WINDOW):
     owners = [x.owner for x in miners]
     honest = np.array([x.honest for x in miners])
     rewards = [0] * m
+    ideal = [0] * m
     paid = 0
     zeroed = 0
     t_score = 0.0
@@ -406,13 +412,15 @@ def run(scoring, miners, data, window=pogg.WINDOW):
         t_score += time.perf_counter() - t1
         amounts = getattr(out, "amounts", out)
         a = getattr(out, "a", None)
+        full = getattr(out, "ideal", None)
         for j, i in enumerate(rows):
             rewards[i] += int(amounts[j])
+            ideal[i] += int(full[j]) if full is not None else 0
             paid += int(amounts[j])
             if honest[i] and en[i, e] > 0:
                 zero = (a[j] <= 0) if a is not None else int(amounts[j]) == 0
                 zeroed += bool(zero)
-    return {"rewards": rewards, "paid": paid, "zeroed": zeroed,
+    return {"rewards": rewards, "ideal": ideal, "paid": paid, "zeroed": zeroed,
             "seconds": time.perf_counter() - t0, "score_seconds": t_score}
 
 
@@ -479,8 +487,10 @@ def summarise(results):
             k["by_scenario"][name] = k["by_scenario"].get(name, 0) + got
             if x.honest:
                 fair = r["fair_reward"][x.name]
+                ideal = r["main"]["ideal"][i]
                 honest.append({"scenario": name, "miner": x.name, "kind": x.kind, "reward": got,
-                               "fair": fair, "kept": got / fair if fair else float("nan")})
+                               "fair": fair, "kept": got / fair if fair else float("nan"),
+                               "of_ideal": got / ideal if ideal else float("nan")})
             elif x.kind in FABRICATED:
                 fabricated += got
             elif x.kind in INFLATORS:
@@ -501,6 +511,7 @@ def summarise(results):
                   for k, v in kinds.items()},
         "honest": honest,
         "min_honest_kept": min(kept),
+        "min_honest_of_ideal": min(h["of_ideal"] for h in honest),
         "fakes_share": taken / paid,
         "fabricated_share": fabricated / paid,
         "inflators_whole_share": inflator_whole / paid,
@@ -570,9 +581,10 @@ def report(summary, pair):
         by = v["by_scenario"]
         lines.append("| %s | %d | %s | %s | %s |" % (k, v["miners"], _pct(by.get("winter", 0)),
                                                    _pct(by.get("summer", 0)), _pct(v["share"])))
-    lines += ["", "| honest miner | scenario | reward / fair reward |", "| --- | --- | ---: |"]
+    lines += ["", "| honest miner | scenario | reward / fair reward | reward / reward at a = 1 |",
+              "| --- | --- | ---: | ---: |"]
     for h in summary["honest"]:
-        lines.append("| %s | %s | %.3f |" % (h["miner"], h["scenario"], h["kept"]))
+        lines.append("| %s | %s | %.3f | %.3f |" % (h["miner"], h["scenario"], h["kept"], h["of_ideal"]))
     t = TARGETS
     lines += [
         "",
@@ -589,6 +601,7 @@ def report(summary, pair):
         "| honest miner keeps, minimum | %.3f | ≥ %.2f | %s |" % (
             summary["min_honest_kept"], t["min_honest_kept"],
             "yes" if summary["min_honest_kept"] >= t["min_honest_kept"] else "no"),
+        "| honest miner's reward over its reward at a = 1, minimum | %.3f | | |" % summary["min_honest_of_ideal"],
         "| honest epochs zeroed by the physical bound | %d of %d | %d | %s |" % (
             summary["honest_zeroed_by_bound"], summary["honest_epochs"], t["honest_zeroed_by_bound"],
             "yes" if summary["honest_zeroed_by_bound"] <= t["honest_zeroed_by_bound"] else "no"),
