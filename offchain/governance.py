@@ -16,6 +16,37 @@ DEFAULT_DAO_PARAMS = {
 }
 
 
+# The constructor's bounds (twins of TechnicalDAO's MAX_MEMBERS, MAX_PERIOD, MAX_BPS).
+MAX_MEMBERS = 64
+MAX_PERIOD = 365 * 86_400
+MAX_BPS = 10_000
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def dao_setup_problems(members, params):
+    """Why the TechnicalDAO's constructor would refuse ``members`` and ``params``, as lines
+    (empty when it would accept them): the same rules, checked before anything is sent."""
+    problems = []
+    if not members:
+        problems.append("no founding member")
+    if len(members) > MAX_MEMBERS:
+        problems.append(f"{len(members)} members; at most {MAX_MEMBERS}")
+    if len({m.lower() for m in members}) != len(members):
+        problems.append("a member is named twice")
+    if any(m.lower() == ZERO_ADDRESS for m in members):
+        problems.append("the zero address cannot be a member")
+    for name in DEFAULT_DAO_PARAMS:
+        value = params[name]
+        if name == "quorum_bps":
+            if not 0 < value <= MAX_BPS:
+                problems.append(f"quorum_bps {value}: must be 1 to {MAX_BPS}")
+        elif not 0 <= value <= MAX_PERIOD:
+            problems.append(f"{name} {value} s: must be 0 to {MAX_PERIOD} (a year)")
+        elif value == 0 and name in ("voting_period", "grace_period"):
+            problems.append(f"{name} must be more than 0 s")
+    return problems
+
+
 def quorum(electorate, quorum_bps):
     """For votes a proposal needs: ceil(electorate × quorum_bps / 10 000) (twin of `TechnicalDAO._quorum`)."""
     return -(-electorate * quorum_bps // 10_000)
