@@ -1,7 +1,7 @@
 """A green-energy miner on a CircuitPython board: wiring and the loop, nothing else.
 
 Copy ``code.py``, ``boot.py``, ``settings.toml`` and ``lib/`` (with ``greenminer`` and the
-Adafruit bundle libraries listed in device/README.md) to the CIRCUITPY drive. The same
+Adafruit bundle libraries listed in docs/device.md) to the CIRCUITPY drive. The same
 file also runs under CPython with Blinka (e.g. a Raspberry Pi), where the system keeps
 the clock and ``requests`` posts.
 """

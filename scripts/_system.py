@@ -1,16 +1,23 @@
 """The deployment record of the connected network, and small helpers of every `ape run` script."""
 
+import contextlib
 import datetime
 import json
 import os
+import signal
+import sqlite3
+import threading
 from pathlib import Path
 
 import click
 from ape import chain, networks, project
+from ape.cli import account_option as ape_account_option
 from ape.exceptions import ContractLogicError
 from eth_utils import is_address, to_checksum_address
 
 from offchain.deploy import deploy_system, system_at
+from offchain.display import table  # noqa: F401 (the commands' tables)
+from offchain.index import store
 
 
 def record_path():
@@ -27,7 +34,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 def _plain(value):
     """JSON for what ape returns: bytes as 0x-hex, anything else as its text."""
     if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
+        return to_0x(value)
     return str(value)
 
 
@@ -38,18 +45,6 @@ def emit(as_json, data, text=()):
         return
     for line in [text] if isinstance(text, str) else text:
         click.echo(line)
-
-
-def table(rows, columns):
-    """Lines of a text table: ``columns`` are ``(key, heading)``; numbers align right."""
-    cells = [[str(r[k]) for k, _ in columns] for r in rows]
-    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, (_, h) in enumerate(columns)]
-    right = [bool(rows) and all(isinstance(r[k], int | float) for r in rows) for k, _ in columns]
-
-    def line(values):
-        return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()
-
-    return [line([h for _, h in columns]), line(["-" * w for w in widths])] + [line(c) for c in cells]
 
 
 def address(text, option):
@@ -92,11 +87,36 @@ def events(event, **topics):
     return list(event.range(record_block(), chain.blocks.head.number + 1, search_topics=topics or None))
 
 
+def account_option(text="Your account: an ape account alias (`ape accounts list`), TEST::<n> on a local test chain; "
+                        "asked for if left out."):
+    """ape's --account option, with ``text`` as its help."""
+
+    def decorate(f):
+        f = ape_account_option()(f)
+        f.__click_params__[-1].help = text
+        return f
+
+    return decorate
+
+
+def to_0x(value):
+    """0x-hex of a hash ape gives as text or bytes."""
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def tx_hash(receipt):
+    """0x-hex of a receipt's transaction hash."""
+    return to_0x(receipt.txn_hash)
+
+
 def transact(method, *args, sender):
-    """Send a transaction, or stop with the contract's one-line reason if it would revert.
+    """Send a transaction, or stop with one line if the sender cannot pay for gas or the
+    contract would revert (its reason).
 
     The call is tried first (eth_call), so a refusal costs nothing.
     """
+    if sender.balance == 0:
+        raise click.ClickException(f"{sender.address} has no ether to pay for the transaction")
     try:
         method.call(*args, sender=sender)
     except ContractLogicError as err:
@@ -124,3 +144,43 @@ def load_system():
     if not (dao := recorded_system_here()):
         raise SystemExit(f"the DAO recorded in {path.name} is not on this chain (was the node restarted?)")
     return system_at(project, dao)
+
+
+store_option = click.option(
+    "--store", "url", default=None, metavar="PATH|URL",
+    help="SQLite path or sqlite:/// URL of the store (default: $GEM_STORE, else var/store.sqlite).")
+
+
+def open_store(url, must_exist=False):
+    """``(url, connection)`` of the store (default $GEM_STORE, else var/store.sqlite), or one clear line.
+
+    ``must_exist``: refuse a store file that is not there rather than create an empty one.
+    """
+    url = str(url or store.read_store_url())
+    try:
+        path = store.store_path(url)
+        if must_exist and (path == ":memory:" or not Path(path).is_file()):
+            raise click.ClickException(f"no store at {url}; `ape run index follow --store {url}` makes one")
+        return url, store.open_store(url)
+    except ValueError as e:  # an unsupported URL, a store of another schema
+        raise click.ClickException(str(e)) from None
+    except OSError as e:  # its folder cannot be made
+        raise click.ClickException(f"cannot open the store {url}: {e.strerror or e}") from None
+    except sqlite3.Error as e:  # not a SQLite file, a folder, no permission
+        raise click.ClickException(f"cannot open the store {url}: {e}") from None
+
+
+@contextlib.contextmanager
+def ctrl_c():
+    """Inside, Ctrl-C (SIGINT) raises KeyboardInterrupt, so a long-running command stops cleanly and says so.
+
+    ape's own handler exits the process with status 130 at once (no cleanup, no last line).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,12 +1,17 @@
-"""The indexer's commands: follow the registry's events into the store, rebuild it, verify it.
+"""The indexer's (auditor's) commands: follow the registry's events into the store, rebuild it, verify it.
 
-    ape run index follow [--store var/store.sqlite] [--watch 5]
-    ape run index rebuild
-    ape run index verify        # exits 1 when the store and the chain differ
+    ape run index follow [--store var/store.sqlite] [--confirmations 0] [--watch SECONDS] [--json]
+    ape run index rebuild [--store var/store.sqlite] [--json]
+    ape run index verify [--store var/store.sqlite] [--no-counts] [--json]   # exits 1 when they differ
 
 The store is a SQLite path or sqlite:/// URL (default: $GEM_STORE, else var/store.sqlite).
+`follow` and `rebuild` create it when it is not there; `verify` only reads an existing one.
+Every BatchAccepted event of the recorded deployment's MeasurementRegistry is stored with
+its readings; `verify` recomputes each stored batch's digest and signer and compares the
+store with the chain's events (and each epoch's N with the registry's legal_count).
 """
 
+import json
 import time
 
 import click
@@ -14,55 +19,123 @@ from ape.cli import ConnectedProviderCommand
 
 from offchain.index import indexer, store
 
-from ._system import load_system
-
-store_option = click.option("--store", "url", default=None, help="SQLite path or sqlite:/// URL of the store.")
+from ._system import ctrl_c, emit, json_option, load_system, open_store, store_option, table
 
 
-def _open(url):
-    return store.open_store(url or store.read_store_url())
+def check_registry(registry, conn, url):
+    """Refuse a store that indexes another registry (an earlier deployment, another chain)."""
+    known = store.read_meta(conn, indexer.KEY_REGISTRY)
+    if known is not None and known != registry.address:
+        raise click.ClickException(f"the store {url} indexes registry {known}, not this deployment's "
+                                   f"{registry.address}; `ape run index rebuild --store {url}` reads it again")
 
 
-def _registry():
-    return load_system().registry
+def _progress(registry, conn, url):
+    last = store.read_meta(conn, indexer.KEY_LAST_BLOCK)
+    return {"store": url, "registry": registry.address, "batches": store.read_batch_count(conn),
+            "last_block": None if last is None else int(last), "head": int(indexer.get_head(registry))}
 
 
 @click.group()
 def cli():
-    """Indexer: the chain's measurements into the off-chain store."""
+    """Indexer: the registry's accepted batches into the off-chain store, and an audit of it."""
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @store_option
-@click.option("--confirmations", type=click.IntRange(0), default=0, help="Blocks left unread behind the head.")
-@click.option("--watch", type=click.FloatRange(0), default=0, help="Keep following, every this many seconds.")
-def follow(url, confirmations, watch):
-    """Index new BatchAccepted events (resumes where it stopped)."""
-    registry, conn = _registry(), _open(url)
+@click.option("--confirmations", type=click.IntRange(0), default=0, show_default=True,
+              help="Blocks left unread behind the head (on chains that reorganise).")
+@click.option("--watch", type=click.FloatRange(0), default=0, metavar="SECONDS",
+              help="Keep following, checking every SECONDS; prints a round when it added batches; Ctrl-C stops.")
+@json_option
+def follow(url, confirmations, watch, as_json):
+    """Store the BatchAccepted events since the last block indexed (resumes where it stopped).
+
+    Prints what it added, the batches in the store and the block it is indexed to. With
+    --watch and --json, one JSON object per line and round.
+    """
+    registry = load_system().registry
+    url, conn = open_store(url)
+    try:
+        check_registry(registry, conn, url)
+        with ctrl_c():
+            _follow(registry, conn, url, confirmations, watch, as_json)
+    except KeyboardInterrupt:
+        if not as_json:
+            click.echo(f"stopped following; {url} is indexed to block {store.read_meta(conn, indexer.KEY_LAST_BLOCK)}")
+    finally:
+        conn.close()
+
+
+def _follow(registry, conn, url, confirmations, watch, as_json):
+    first = True
     while True:
         added = indexer.follow(registry, conn, confirmations=confirmations)
-        click.echo(f"{added} new batches, indexed to block {store.read_meta(conn, indexer.KEY_LAST_BLOCK)}")
+        data = {**_progress(registry, conn, url), "added": added}
+        text = (f"{added} new batches; {data['batches']} in {url}, indexed to block {data['last_block']} "
+                f"(head {data['head']})")
+        if watch and as_json:
+            if added or first:
+                click.echo(json.dumps(data))
+        elif not watch or added or first:
+            emit(as_json, data, text)
         if not watch:
             return
+        first = False
         time.sleep(watch)
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @store_option
-def rebuild(url):
-    """Empty the index and read every batch again from the registry's deployment."""
-    added = indexer.rebuild(_registry(), _open(url))
-    click.echo(f"rebuilt: {added} batches")
+@json_option
+def rebuild(url, as_json):
+    """Empty the index and read every batch again from the registry's deployment block.
+
+    The gateway's queue in the same store is kept. Use it when `verify` finds differences
+    or the store indexes another deployment.
+    """
+    registry = load_system().registry
+    url, conn = open_store(url)
+    try:
+        added = indexer.rebuild(registry, conn)
+        data = {**_progress(registry, conn, url), "added": added}
+    finally:
+        conn.close()
+    emit(as_json, data, f"rebuilt {url}: {added} batches from block {indexer.get_deployment_block(registry)} "
+                        f"to block {data['last_block']}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @store_option
-@click.option("--no-counts", is_flag=True, help="Skip the per-epoch legal_count calls.")
-def verify(url, no_counts):
-    """Compare the store with the chain; exit 1 if anything differs."""
-    diffs = indexer.verify(_registry(), _open(url), counts=not no_counts)
-    for d in diffs:
-        click.echo(f"{d.kind}\t{d.batch_hash or '-'}\t{d.detail}")
+@click.option("--no-counts", is_flag=True, help="Skip the per-epoch legal_count calls (one per device and epoch).")
+@json_option
+def verify(url, no_counts, as_json):
+    """Compare the store with the chain; exit 1 if anything differs.
+
+    Each stored batch's digest and signature are recomputed from its stored fields; every
+    BatchAccepted event up to the last indexed block must be stored with equal fields and
+    nothing else; each epoch's N must equal its readings and the registry's legal_count.
+    Differences are listed as a table (kind, batch, detail).
+    """
+    registry = load_system().registry
+    url, conn = open_store(url, must_exist=True)
+    try:
+        check_registry(registry, conn, url)
+        if store.read_meta(conn, indexer.KEY_LAST_BLOCK) is None:
+            raise click.ClickException(f"the store {url} indexes nothing yet; `ape run index follow` fills it")
+        diffs = indexer.verify(registry, conn, counts=not no_counts)
+        data = _progress(registry, conn, url)
+    finally:
+        conn.close()
+    rows = [{"kind": d.kind, "batch_hash": d.batch_hash, "detail": d.detail} for d in diffs]
+    data.update(ok=not diffs, differences=rows)
+    if diffs:
+        shown = [{**r, "batch_hash": r["batch_hash"] or "-"} for r in rows]
+        text = table(shown, [("kind", "kind"), ("batch_hash", "batch"), ("detail", "detail")]) + [
+            f"the store differs from the chain: {len(diffs)} difference(s); "
+            f"`ape run index rebuild --store {url}` reads it again"]
+    else:
+        text = f"store and chain agree: {data['batches']} batches to block {data['last_block']}"
+    emit(as_json, data, text)
     if diffs:
         raise SystemExit(1)
-    click.echo("store and chain agree")

@@ -7,6 +7,7 @@ from greenminer import meter, secp256k1
 from offchain import market
 from offchain.governance import call
 from testbed import simulator
+from testbed.localchain import advance, now
 
 METER_SEED = "demo-meters"  # node meter keys: simulator.device_key(METER_SEED, j)
 # Two battery sites near the miners: capacity [mWh], lat/lon [µdeg]
@@ -23,18 +24,20 @@ def _sign(priv, chain, storage, *statement):
     return bytes.fromhex(meter.sign_statement(priv, chain.chain_id, storage.address, *statement)["signature"][2:])
 
 
-def deliver_surplus(chain, system, miners, sellers, start, fleet_seed):
-    """Each of the first ``sellers`` miners sells a share of each day's measured energy, day 1 to node 1, day 2 to node 2."""
+def deliver_surplus(chain, system, miners, sellers, start, days, fleet_seed):
+    """Each seller (an applicant's index) sells a share of its measured energy per day twice:
+    into node 1 and into node 2, for the first two measured days (the first, twice, after one)."""
     storage, sbt, registry = system.storage, system.sbt, system.registry
-    click.echo(f"== the honest miners each sell {SURPLUS_BPS / 100:.0f} % of each day's generation into a storage node")
+    click.echo(f"== {len(sellers)} honest miners each sell {SURPLUS_BPS / 100:.0f} % of a day's generation into "
+               "each storage node")
     deliveries = {}  # token -> [(key, loss_bps)]
-    for i in range(sellers):
+    for i, loss_pair in zip(sellers, LOSS_BPS):
         device_priv = simulator.device_key(fleet_seed, i)
         device = "0x" + secp256k1.address(secp256k1.public_key(device_priv)).hex()
         token = sbt.token_of_device(device)
-        day_energy = registry.device_state(device)[0] // 2  # two measured days [mWh]
-        for day, loss_bps in enumerate(LOSS_BPS[i]):
-            node = day + 1
+        day_energy = registry.device_state(device)[0] // days  # a measured day's energy [mWh]
+        for k, loss_bps in enumerate(loss_pair):
+            node, day = k + 1, min(k, days - 1)
             delivery_id = 100 * node + token
             period = (start + day * DAY, start + (day + 1) * DAY)
             sent = day_energy * SURPLUS_BPS // 10_000
@@ -68,12 +71,12 @@ def pay_for_energy(chain, system, members, miners, deliveries, ballot):
     """Miners request payment; the DAO reviews, approves three, rejects one; the corrected one passes."""
     desk, dao, sbt = system.desk, system.dao, system.sbt
     click.echo("== miners request payment for the month; the DAO reviews each request in one view")
-    now = chain.pending_timestamp
+    end = now(chain)
     requests = {}
     for token, rows in deliveries.items():
         owner = sbt.ownerOf(token)
         wallet = next(m for m in miners if m.address == owner)
-        tx = desk.request_payment(token, now - 30 * DAY, now, [k for k, _ in rows], sender=wallet)
+        tx = desk.request_payment(token, end - 30 * DAY, end, [k for k, _ in rows], sender=wallet)
         requests[token] = (tx.decode_logs(desk.PaymentRequested)[0].request_id, wallet)
         click.echo(review_line(desk, requests[token][0]))
     calls, rejected = [], None
@@ -99,7 +102,7 @@ def pay_for_energy(chain, system, members, miners, deliveries, ballot):
         token, lossy = rejected
         wallet = requests[token][1]
         keep = [k for k, _ in deliveries[token] if k not in lossy]
-        tx = desk.request_payment(token, now - 30 * DAY, now, keep, sender=wallet)
+        tx = desk.request_payment(token, end - 30 * DAY, end, keep, sender=wallet)
         request_id = tx.decode_logs(desk.PaymentRequested)[0].request_id
         click.echo(f"  token {token} files a corrected request {request_id} without the lossy delivery")
         click.echo(review_line(desk, request_id))
@@ -109,15 +112,15 @@ def pay_for_energy(chain, system, members, miners, deliveries, ballot):
                    f"{desk.requests(request_id).shares:,} LP shares")
 
 
-def trade_and_take_out(chain, system, members, miners, buyer, ballot):
+def trade_and_take_out(chain, system, members, seller, buyer, ballot, snapshots):
     """A buyer gets DECA from the vault, swaps for ENERGY, takes energy out of node 1; a miner cashes out."""
     deca, energy, pool, storage, dao = system.deca, system.energy, system.pool, system.storage, system.dao
     click.echo("== a neighbour buys stored energy; swaps move the price")
     grant = pool.reserves()[0] // 5  # a fifth of the pool's DECA: a big order for this small pool
     ballot(dao, members, [call(deca.transfer, buyer.address, grant)],
            f"grant {grant / 1e18:.4f} DECA to a pilot energy buyer")
-    show_pool(pool, "  before the swaps")
-    deadline = chain.pending_timestamp + 600
+    show_pool(pool, "  before the swaps", snapshots)
+    deadline = now(chain) + 600
     quoted = pool.get_amount_out(deca, grant)
     deca.approve(pool, grant, sender=buyer)
     pool.swap_exact_in(deca, grant, quoted * 995 // 1000, buyer, deadline, sender=buyer)
@@ -125,15 +128,14 @@ def trade_and_take_out(chain, system, members, miners, buyer, ballot):
     click.echo(f"  the buyer swaps {grant / 1e18:.4f} DECA for {bought / 1e6:.4f} ENERGY ({bought / 1000:.1f} Wh; "
                f"quote was "
                f"{quoted / 1000:.1f} Wh)")
-    show_pool(pool, "  after the buyer's swap")
+    show_pool(pool, "  after the buyer's swap", snapshots)
     energy.approve(storage, bought, sender=buyer)
-    tx = storage.request_energy(1, bought, chain.pending_timestamp + 6 * 3_600, sender=buyer)
+    tx = storage.request_energy(1, bought, now(chain) + 6 * 3_600, sender=buyer)
     request_id = tx.decode_logs(storage.EnergyRequested)[0].request_id
-    chain.pending_timestamp += 2 * 3_600
-    chain.mine()
+    advance(chain, 2 * 3_600)
     r = storage.requests(request_id)
     delivered = bought * 97 // 100  # the meter stops 3 % short: the rest is refunded
-    period = (r.created, chain.pending_timestamp - 1)
+    period = (r.created, now(chain) - 1)
     meter_priv = simulator.device_key(METER_SEED, 0)
     sig = _sign(meter_priv, chain, storage, 1, request_id, r.buyer, *period, delivered, meter.DELIVERED_OUT)
     supply = energy.totalSupply()
@@ -142,23 +144,26 @@ def trade_and_take_out(chain, system, members, miners, buyer, ballot):
     click.echo(f"  node 1 delivers {f.delivered_mwh / 1000:.1f} Wh out of request {request_id}: burned "
                f"{(supply - energy.totalSupply()) / 1000:.1f} Wh of ENERGY, refunded {f.refunded_mwh / 1000:.1f} Wh")
 
-    miner = miners[0]
+    miner = seller
     shares = pool.balanceOf(miner)
     out_deca, out_energy = pool.quote_remove(shares // 2)
     pool.remove_liquidity(shares // 2, out_deca * 99 // 100, out_energy * 99 // 100, miner,
-                          chain.pending_timestamp + 600, sender=miner)
+                          now(chain) + 600, sender=miner)
     click.echo(f"  miner {miner.address[:10]} withdraws half its {shares:,} LP shares: {out_deca / 1e18:.4f} DECA and "
                f"{out_energy / 1000:.1f} Wh of ENERGY")
     held = energy.balanceOf(miner)
     quoted = pool.get_amount_out(energy, held)
     energy.approve(pool, held, sender=miner)
-    pool.swap_exact_in(energy, held, quoted * 995 // 1000, miner, chain.pending_timestamp + 600, sender=miner)
+    pool.swap_exact_in(energy, held, quoted * 995 // 1000, miner, now(chain) + 600, sender=miner)
     click.echo(f"  and swaps its {held / 1000:.1f} Wh of ENERGY for {quoted / 1e18:.4f} DECA")
-    show_pool(pool, "  after the miner's swap")
+    show_pool(pool, "  after the miner's swap", snapshots)
 
 
-def show_pool(pool, label):
+def show_pool(pool, label, snapshots):
+    """Print the pool's state and keep it in ``snapshots`` (for the report's plot)."""
     rd, re, _ = pool.reserves()
+    snapshots.append({"step": label.strip(), "deca_wei": rd, "energy_mwh": re,
+                      "price": market.deca_per_kwh(pool.spot_price())})
     click.echo(f"{label}: reserves {rd / 1e18:.4f} DECA / {re / 1e6:.4f} ENERGY, "
                f"price {market.deca_per_kwh(pool.spot_price()):.4f} DECA/kWh, LP supply {pool.totalSupply():,} shares")
 
@@ -175,8 +180,10 @@ def show_parity(system):
     return parity.holds
 
 
-def run_market(chain, system, members, miners, sellers, start, fleet_seed, buyer, ballot):
-    """The chapter; `ballot(dao, members, calls, description)` runs and prints one proposal."""
+def run_market(chain, system, members, miners, sellers, start, days, fleet_seed, buyer, ballot, snapshots):
+    """The chapter; ``sellers`` are applicants' indices (wallet ``miners[i]``, device key ``i``),
+    ``ballot(dao, members, calls, description)`` runs and prints one proposal, ``snapshots``
+    receives the pool's state after each step. Returns whether parity holds at the end."""
     storage = system.storage
     click.echo("== the DAO registers two storage nodes")
     calls = []
@@ -187,7 +194,8 @@ def run_market(chain, system, members, miners, sellers, start, fleet_seed, buyer
     for n in market.get_nodes(storage):
         click.echo(f"  node {n.node}: meter {n.meter[:10]}, {n.capacity_mwh / 1e6:.0f} kWh at "
                    f"{n.lat_udeg / 1e6:.4f}, {n.lon_udeg / 1e6:.4f}")
-    deliveries = deliver_surplus(chain, system, miners, sellers, start, fleet_seed)
+    deliveries = deliver_surplus(chain, system, miners, sellers, start, days, fleet_seed)
     pay_for_energy(chain, system, members, miners, deliveries, ballot)
-    trade_and_take_out(chain, system, members, miners, buyer, ballot)
+    show_pool(system.pool, "  after the payments", snapshots)
+    trade_and_take_out(chain, system, members, miners[sellers[0]], buyer, ballot, snapshots)
     return show_parity(system)

@@ -21,6 +21,16 @@ def advance(chain, seconds):
         chain.provider.make_request("evm_mine", [])
 
 
+def now(chain):
+    """The timestamp [s] the next block will carry (every local chain answers "pending")."""
+    return chain.pending_timestamp
+
+
+def advance_to(chain, timestamp):
+    """Let a local chain's clock run to ``timestamp`` [s] (never backwards), then mine a block."""
+    advance(chain, max(0, timestamp - now(chain)))
+
+
 def run_ballot(chain, dao, members, calls, description, against=()):
     """Propose, vote (For, or Against for members in `against`), queue and execute.
 

@@ -1,7 +1,11 @@
 """Helpers of the command tests: every actor's `ape run` commands, invoked in-process with click's CliRunner on the
 embedded chain: the same code path as `ape run <script> ...`, the chain shared with the test."""
 
+from ape import chain
 from click.testing import CliRunner
+from eth_utils import to_checksum_address
+
+from greenminer import secp256k1
 
 # Short ballots, so a test can run one through by moving the clock [s, bps].
 FAST_DAO = {"--voting-delay": 60, "--voting-period": 600, "--quorum-bps": 5_000, "--timelock-delay": 60,
@@ -14,8 +18,12 @@ def alias(account):
 
 
 def invoke(cli, *args):
-    """Run a command; returns click's Result (exit_code, output)."""
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    """Run a command; returns click's Result (exit_code, output).
+
+    The command is handed the test's provider: without it, ape connects a provider of its
+    own for the command and disconnects it after, which drops the test's chain snapshots
+    (the tests would then see each other's state)."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False, obj={"provider": chain.provider})
 
 
 def run(cli, *args):
@@ -34,3 +42,6 @@ def refused(cli, *args):
     return lines[-1]
 
 
+def address_of(priv):
+    """The checksummed address of a private key [int]."""
+    return to_checksum_address(secp256k1.address(secp256k1.public_key(priv)))
