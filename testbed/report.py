@@ -111,6 +111,8 @@ def _plot_pool(snapshots):
     ax2.bar(steps, [s["energy_mwh"] / 1000 for s in snapshots], alpha=0.3, color="tab:orange")
     ax2.set_ylabel("ENERGY reserve [Wh]", color="tab:orange")
     ax.tick_params(axis="x", labelsize=7)
+    ax.set_zorder(ax2.get_zorder() + 1)  # the price line over the reserve bars
+    ax.patch.set_visible(False)
     return fig
 
 

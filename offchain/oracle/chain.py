@@ -99,18 +99,24 @@ def get_settlement(distributor, epoch):
     return Settled(_STATUS[int(status)], bytes(root), int(total), int(claimed))
 
 
+POSTED_SEARCH_BLOCKS = 256  # blocks a Posted search reads at a time
+
+
 def get_posted_event(distributor, epoch, start_block=0):
     """
     The epoch's ``Posted`` event: ``(uri, block, params_hash)``, or ``None``.
 
-    Searched from ``start_block`` (the distributor's deployment, or the epoch's commit
-    block: a post needs the reveal).
+    Searched forward from ``start_block`` (the distributor's deployment, or the epoch's commit
+    block: a post needs the reveal) in windows of ``POSTED_SEARCH_BLOCKS``: an epoch is posted
+    once, usually a few blocks after its reveal, so the search seldom reads past the first.
     """
     stop = distributor.chain_manager.blocks.height + 1
-    posted = list(distributor.Posted.range(start_block, stop, search_topics={"epoch": epoch}))
-    if not posted:
-        return None
-    return str(posted[-1].uri), int(posted[-1].block_number), bytes(posted[-1].params_hash)
+    for lo in range(start_block, stop, POSTED_SEARCH_BLOCKS):
+        hi = min(stop, lo + POSTED_SEARCH_BLOCKS)
+        posted = list(distributor.Posted.range(lo, hi, search_topics={"epoch": epoch}))
+        if posted:
+            return str(posted[0].uri), int(posted[0].block_number), bytes(posted[0].params_hash)
+    return None
 
 
 def get_last_finished_epoch(c):
