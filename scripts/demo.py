@@ -26,7 +26,7 @@ from ._system import record_path, write_record
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--miners", type=click.IntRange(1, 200), default=12, show_default=True,
               help="Plausible applicants; one in four cheats (up to five kinds), each beside an honest twin.")
-@click.option("--days", type=click.IntRange(1, 14), default=2, show_default=True, help="Days of measurements.")
+@click.option("--days", type=click.IntRange(1, 14), default=1, show_default=True, help="Days of measurements.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Folder of the report (index.html and plots) [default: var/demo/report].")
 def cli(miners, days, report_dir):

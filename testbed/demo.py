@@ -160,7 +160,7 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
     start = pvdata.next_same_day(series_start, now(chain) + EPOCH_SECONDS)
     advance_to(chain, start)
     inputs = fleet.sensor_inputs(applicants[:admitted], start, hours, seed=FLEET_SEED)
-    clock, devices = simulator.make_devices(inputs, [a.capacity_w for a in applicants[:admitted]],
+    clock, devices = simulator.make_devices(inputs, [a.sensor_w for a in applicants[:admitted]],
                                             workdir / "devices", settings,
                                             HttpNet(requests.Session(), gw.url).post, start, seed=FLEET_SEED)
     first = (start - registry.genesis()) // EPOCH_SECONDS
@@ -178,6 +178,11 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
                 oracle.run(engine, once=True, mine=chain.mine)
                 claim_rewards(system, engine, first + hour, wallets)
         click.echo(f"  gateway outcomes: {dict(store.read_queue_counts(conn))}")
+        for d in devices:
+            if refused := d.miner.status()["rejected"]:
+                token = sbt.token_of_device(to_checksum_address(d.address))
+                click.echo(f"  token {token} ({applicants[d.index].kind}): {len(refused)} batches refused, the last: "
+                           f"{refused[-1]['reason']}")
         forged = dict(store.read_queue(conn, "accepted")[-1].body)
         forged["readings"] = [[t, p * 3 + 1_000, e] for t, p, e in forged["readings"]]  # inflated power
         answer = requests.post(gw.url + "/batches", json=forged, timeout=15)

@@ -6,7 +6,9 @@ neighbours under the same sky. Honest miners see the clouds NREL's SERF East mea
 own clear-sky power, the clouds reaching them later the further east they are (the
 weather moves west to east), with slow noise of their own. Each cheat has an honest twin
 (same town, size and orientation, 300 m away) so that what it earned can be set against
-what honest work earned there.
+what honest work earned there. The inflator declares its real roof and doctors its sensor
+(a shunt a third of the stated value): the registry refuses power beyond capacity × margin,
+the scoring's scale check what remains.
 """
 
 from typing import NamedTuple
@@ -27,7 +29,7 @@ TOWNS = (
     ("Longmont", 40.1672, -105.1019),
 )
 CLOUD_SPEED_S_PER_DEG = 2 * 3_600  # clouds cross a degree of longitude (~85 km) in 2 h
-CHEATS = ("inflate ×3", "copy of its twin", "flat output", "night output", "replayed week")
+CHEATS = ("inflate ×3", "copy of its twin", "flat output", "night output", "replayed day")
 TWIN_OFFSET_UDEG = 2_700  # 300 m north of its twin
 INFLATED_TWIN_W = 15  # [W] the inflator's twin (× 3 = 45 W, within the board's 3.2 A at 18 V)
 IMPLAUSIBLE_W = 900_000  # the applicant the DAO rejects: a power plant on a garage roof
@@ -44,6 +46,7 @@ class Applicant(NamedTuple):
     town: str
     kind: str  # "honest", one of CHEATS, or "implausible"
     twin: int | None  # index of a cheat's honest twin
+    sensor_w: int  # [W] what the board's INA219 preset must measure (× 3 for a doctored shunt)
 
 
 def plan(n, seed=0):
@@ -59,18 +62,19 @@ def plan(n, seed=0):
         out.append(Applicant(
             int(rng.integers(20, 41)), round((lat + rng.uniform(-0.02, 0.02)) * 1e6),
             round((lon + rng.uniform(-0.02, 0.02)) * 1e6), int(rng.integers(15, 36)), int(rng.integers(150, 211)),
-            town, "honest", None))
+            town, "honest", None, 0))
+    honest = len(out)
     for j, kind in enumerate(cheats):
-        twin = j * len(TOWNS) % len(out)  # twins in different towns while there are enough
+        twin = j * honest // len(cheats)  # twins spread over the honest miners (and so over the towns)
         if kind == "inflate ×3":  # a small twin, so that three times its output fits an INA219 board
             out[twin] = out[twin]._replace(capacity_w=INFLATED_TWIN_W)
         t = out[twin]
-        capacity = t.capacity_w * 3 if kind == "inflate ×3" else t.capacity_w  # declared to fit its readings
-        out.append(t._replace(capacity_w=capacity, lat_udeg=t.lat_udeg + TWIN_OFFSET_UDEG, kind=kind, twin=twin))
+        sensor = 3 * t.capacity_w if kind == "inflate ×3" else 0
+        out.append(t._replace(lat_udeg=t.lat_udeg + TWIN_OFFSET_UDEG, kind=kind, twin=twin, sensor_w=sensor))
     golden = TOWNS[0]
     out.append(Applicant(IMPLAUSIBLE_W, round(golden[1] * 1e6), round(golden[2] * 1e6), 30, 180, golden[0],
-                         "implausible", None))
-    return out
+                         "implausible", None, 0))
+    return [a._replace(sensor_w=a.sensor_w or a.capacity_w) for a in out]
 
 
 def sensor_inputs(applicants, start, hours, seed=0):
@@ -95,7 +99,7 @@ def sensor_inputs(applicants, start, hours, seed=0):
         if a.kind == "honest":
             p = sky(a)
         elif a.kind == "inflate ×3":
-            p = pvdata.inflate(sky(a._replace(capacity_w=a.capacity_w // 3)), 3)
+            p = pvdata.inflate(sky(a), 3)
         elif a.kind == "copy of its twin":
             p = pvdata.copied(t, out[a.twin][1], t, 0, 1.0, 0.01 * rng.standard_normal(t.size))
         elif a.kind == "flat output":
@@ -103,9 +107,9 @@ def sensor_inputs(applicants, start, hours, seed=0):
         elif a.kind == "night output":
             sun_up = pvdata.clear_poa(a.lat_udeg / 1e6, a.lon_udeg / 1e6, t) > 0
             p = pvdata.night_output(sun_up, 0.2 * a.capacity_w)
-        elif a.kind == "replayed week":
+        elif a.kind == "replayed day":
             p = sky(a, back=week)  # a real curve of its own roof, the clouds of a week later
         else:
             p = np.zeros_like(t)
-        out.append((t, np.clip(p, 0.0, a.capacity_w)))
+        out.append((t, np.clip(p, 0.0, a.sensor_w)))
     return out
