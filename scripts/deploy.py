@@ -8,15 +8,15 @@ deployer's balance, an earlier deployment on this chain), so a typo costs nothin
 
 import click
 from ape import chain
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import ConnectedProviderCommand
 
 from offchain.governance import DEFAULT_DAO_PARAMS, dao_setup_problems
 
-from ._system import address, deploy_and_record, emit, json_option, record_path, recorded_system_here
+from ._system import account_option, address, deploy_and_record, emit, json_option, record_path, recorded_system_here
 
 
 @click.command(cls=ConnectedProviderCommand)
-@account_option()
+@account_option("The deployer's account (an ape account alias, or TEST::<n> on a local test chain): it pays for every contract.")
 @click.option("--member", "members", multiple=True, required=True, help="Founding DAO member address (repeat).")
 @click.option("--oracle", required=True, help="Address of the oracle operator's account.")
 @click.option("--voting-delay", type=int, default=DEFAULT_DAO_PARAMS["voting_delay"], show_default=True, help="[s]")

@@ -3,9 +3,8 @@ refusal one line, nothing sent."""
 
 import json
 
-import click
 import pytest
-from cli_kit import FAST_DAO, alias, invoke, refused, run
+from cli_kit import FAST_DAO, alias, refused, run
 from dao_kit import ballot, build_market, fill
 
 from offchain import market as market_math
@@ -250,17 +249,3 @@ def test_cancel__unknown_someone_elses_or_filled__refused(system, chain, state, 
     advance(chain, 600)
     fill(chain, system, 2, 4_000, sender=stranger)
     assert refused_unsent(buyer, "cancel", 2, "--account", alias(buyer)) == "Error: energy request 2 is filled, not open"
-
-
-@pytest.mark.parametrize("command", ["show", "review", "buy", "requests", "cancel"])
-def test_help__every_command_and_option_explained(command):
-    result = invoke(market_cli.cli, command, "--help")
-    assert result.exit_code == 0
-    assert "Print one JSON object" in result.output
-    cmd = market_cli.cli.commands[command]
-    assert cmd.help
-    for param in cmd.params:
-        if isinstance(param, click.Option):
-            assert param.help, f"{command} {param.opts}"
-        else:
-            assert param.name.upper() in cmd.help, f"{command}: {param.name} not explained"

@@ -72,26 +72,6 @@ def _json(*args):
     return json.loads(run(miner_cli, *args, "--json"))
 
 
-# ------------------------------------------------------------------------------------------ --help
-
-
-@pytest.mark.parametrize("command, words", [
-    ("apply", ["enrollment", "--capacity-w", "--lat", "--lon", "--tilt", "--azimuth", "--uri", "--json"]),
-    ("status", ["applications, tokens", "--json"]),
-    ("readings", ["BatchAccepted", "--token", "--last", "--all", "--json"]),
-    ("sell", ["credited to your token", "--sent", "--received", "--json"]),
-    ("request-payment", ["credited deliveries", "--token", "--days", "--exclude", "--json"]),
-    ("withdraw", ["LP shares", "--shares", "--slippage-bps", "--json"]),
-    ("swap", ["exact amount", "--sell", "--amount", "--slippage-bps", "--json"]),
-])
-def test_help__explains_the_command_and_every_option(command, words):
-    out = run(miner_cli, command, "--help")
-    for word in words:
-        assert word in out, word
-    if command not in ("list", "requests"):
-        assert "ape account alias" in " ".join(out.split())  # --account explained
-
-
 # ------------------------------------------------------------------------------------------ apply
 
 

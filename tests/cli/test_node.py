@@ -71,23 +71,6 @@ def _delivered(world, request_id, energy_mwh=None, start=None, end=None, party=N
                            energy_mwh, kind)
 
 
-# ------------------------------------------------------------------------------------------ --help
-
-
-@pytest.mark.parametrize("command, words", [
-    ("register", ["Propose to the DAO", "--meter", "--capacity-kwh", "--lat", "--lon", "--description", "--json"]),
-    ("list", ["stored = tokenized", "parity", "--json"]),
-    ("requests", ["Energy requests", "--node", "--status", "--json"]),
-    ("fill", ["REQUEST_ID", "burned", "--statement", "--json"]),
-])
-def test_help__explains_the_command_and_every_option(command, words):
-    out = run(node_cli, command, "--help")
-    for word in words:
-        assert word in out, word
-    if command not in ("list", "requests"):
-        assert "ape account alias" in " ".join(out.split())  # --account explained
-
-
 # --------------------------------------------------------------------------------------- register
 
 
