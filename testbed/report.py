@@ -5,6 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+from ape.exceptions import QueryEngineError
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
@@ -25,7 +26,11 @@ def gas_by_call(chain, senders, names):
     """
     spent = defaultdict(lambda: [0, 0])
     for sender in senders:
-        for receipt in chain.history[sender.address]:
+        try:  # ape's sessional history can be unreadable after a test suite's chain reverts
+            receipts = list(chain.history[sender.address])
+        except QueryEngineError:
+            continue
+        for receipt in receipts:
             if receipt.contract_address:
                 kind = "deploy"
             else:
