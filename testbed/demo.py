@@ -27,7 +27,7 @@ from offchain.protocol import enroll
 from offchain.scoring import authenticity
 from testbed import fleet, pvdata, report, simulator
 from testbed.demo_market import run_market
-from testbed.localchain import advance_to, now, run_ballot
+from testbed.localchain import advance_to, mine, now, run_ballot
 
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among a few miners to see
 PILOT_REFERENCE_KWH = 1  # [kWh] an hour's energy that earns the whole emission: the pilot's scale
@@ -175,7 +175,7 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
                 gw.relay()
                 # the epoch's window closes; the oracle commits, reveals B blocks later, scores, posts
                 advance_to(chain, epoch_end + registry.grace_period() + 1)
-                oracle.run(engine, once=True, mine=chain.mine)
+                oracle.run(engine, once=True, mine=lambda n: mine(chain, n))
                 claim_rewards(system, engine, first + hour, wallets)
         click.echo(f"  gateway outcomes: {dict(store.read_queue_counts(conn))}")
         for d in devices:

@@ -15,10 +15,18 @@ def advance(chain, seconds):
     """
     try:
         chain.pending_timestamp += seconds
-        chain.mine()
     except APINotImplementedError:
         chain.provider.make_request("evm_increaseTime", [seconds])
-        chain.provider.make_request("evm_mine", [])
+    mine(chain)
+
+
+def mine(chain, blocks=1):
+    """Mine ``blocks`` blocks on a local chain (``evm_mine`` where ape's provider cannot)."""
+    try:
+        chain.mine(blocks)
+    except APINotImplementedError:
+        for _ in range(blocks):
+            chain.provider.make_request("evm_mine", [])
 
 
 def now(chain):
