@@ -13,6 +13,8 @@ MWH_PER_KWH = 10**6
 DECA_WEI = 10**18
 CREDITED = 1  # a delivery's status while it is payable
 PAYMENT_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
+REQUEST_STATUS = {1: "open", 2: "filled", 3: "cancelled"}  # StorageNode energy requests
+HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}  # MinerSBT, as the review shows it
 
 
 class NodeState(NamedTuple):

@@ -20,8 +20,6 @@ from offchain import market
 
 from ._system import account_option, address, emit, json_option, load_system, table, transact, tx_hash, when
 
-HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
-REQUEST_STATUS = {1: "open", 2: "filled", 3: "cancelled"}
 MAX_HOURS = 720  # StorageNode.MAX_REQUEST_WINDOW: 30 days
 
 
@@ -105,7 +103,7 @@ def review(request_id, as_json):
         "status": market.PAYMENT_STATUS[r.status], "reason": r.reason,
         "period_start": r.period_start, "period_end": r.period_end, "deliveries": deliveries,
         "sent_mwh": r.sent_mwh, "received_mwh": r.received_mwh, "loss_mwh": r.loss_mwh, "loss_bps": r.loss_bps,
-        "hardware_status": HARDWARE_STATUS.get(r.hardware_status, str(r.hardware_status)),
+        "hardware_status": market.HARDWARE_STATUS.get(r.hardware_status, str(r.hardware_status)),
         "online_hours": r.online_hours, "hashes": r.hashes, "last_seen": r.last_seen,
         "twap_price": r.twap_price, "spot_price": r.spot_price, "last_price": r.last_price, "price": r.price,
         "energy_to_mint": r.energy_to_mint, "deca_to_mint": r.deca_to_mint, "dao_deca": r.dao_deca,
@@ -184,7 +182,7 @@ def buy(account, node, amount_mwh, hours, as_json):
 def _request_record(storage, request_id):
     r = storage.requests(request_id)
     return {"request_id": request_id, "node": r.node, "buyer": r.buyer, "amount_mwh": r.amount_mwh,
-            "created": r.created, "deadline": r.deadline, "status": REQUEST_STATUS.get(r.status, str(r.status)),
+            "created": r.created, "deadline": r.deadline, "status": market.REQUEST_STATUS.get(r.status, str(r.status)),
             "delivered_mwh": r.delivered_mwh}
 
 
@@ -222,7 +220,7 @@ def cancel(account, request_id, as_json):
         raise click.ClickException(f"no energy request {request_id} (there are {count})")
     r = storage.requests(request_id)
     if r.status != 1:
-        raise click.ClickException(f"energy request {request_id} is {REQUEST_STATUS.get(r.status, r.status)}, "
+        raise click.ClickException(f"energy request {request_id} is {market.REQUEST_STATUS.get(r.status, r.status)}, "
                                    "not open")
     if r.buyer != account.address:
         raise click.ClickException(f"energy request {request_id} belongs to {r.buyer}")
@@ -230,5 +228,5 @@ def cancel(account, request_id, as_json):
         raise click.ClickException(f"node {r.node} may still fill request {request_id} until {when(r.deadline)}")
     tx = transact(storage.cancel_request, request_id, sender=account)
     emit(as_json, {"request_id": request_id, "node": r.node, "refunded_mwh": r.amount_mwh,
-                   "status": REQUEST_STATUS[storage.requests(request_id).status], "tx": tx_hash(tx)},
+                   "status": market.REQUEST_STATUS[storage.requests(request_id).status], "tx": tx_hash(tx)},
          f"energy request {request_id} cancelled: {r.amount_mwh} mWh of ENERGY refunded")

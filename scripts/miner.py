@@ -25,7 +25,6 @@ from offchain.protocol.batch import recover_signer, unpack_reading
 from ._system import account_option, emit, events, json_option, load_system, record_block, table, to_0x, transact, tx_hash, when
 
 APPLICATION_STATUS = {1: "pending", 2: "approved", 3: "rejected"}
-HARDWARE_STATUS = {1: "active", 2: "suspended", 3: "revoked"}
 MAX_URI = 256  # MinerSBT's bound on the metadata URI [characters]
 MAX_KEYS = 32  # PaymentDesk: deliveries per payment request
 MIN_PAYMENT_MWH = 1_000  # PaymentDesk pays 1 Wh or more
@@ -147,7 +146,7 @@ def status(account, as_json):
     tokens = []
     for token in _tokens(sbt, account):
         m = sbt.miners(token)
-        tokens.append({"token_id": token, "device": m.device, "status": HARDWARE_STATUS[m.status],
+        tokens.append({"token_id": token, "device": m.device, "status": market.HARDWARE_STATUS[m.status],
                        "capacity_w": m.capacity_w, "lat_udeg": m.lat_udeg, "lon_udeg": m.lon_udeg,
                        "online_hours": m.online_hours, "hashes": m.hashes,
                        "credit_mwh": system.storage.credit_of(token)})
@@ -283,7 +282,7 @@ def sell(account, sent_path, received_path, as_json):
     if (owner := sbt.ownerOf(token)) != account.address:
         raise click.ClickException(f"device {sent.party} is token {token}'s, owned by {owner}, not {account.address}")
     if (hw := sbt.miners(token).status) != 1:
-        raise click.ClickException(f"token {token} is {HARDWARE_STATUS[hw]}: it cannot sell")
+        raise click.ClickException(f"token {token} is {market.HARDWARE_STATUS[hw]}: it cannot sell")
     _check_signer(storage, sent, meter.SENT, sent.party, "the device", sent_path)
     _check_signer(storage, received, meter.RECEIVED, node.meter, f"node {sent.node}'s meter", received_path)
     tx = transact(storage.record_delivery, sent.node, sent.id, sent.party, sent.period_start, sent.period_end,
@@ -315,7 +314,7 @@ def request_payment(account, token, days, excluded, as_json):
     storage, desk, sbt = system.storage, system.desk, system.sbt
     token = _token_of(sbt, account, token)
     if (hw := sbt.miners(token).status) != 1:
-        raise click.ClickException(f"token {token} is {HARDWARE_STATUS[hw]}: the desk pays active miners only")
+        raise click.ClickException(f"token {token} is {market.HARDWARE_STATUS[hw]}: the desk pays active miners only")
     end = chain.blocks.head.timestamp
     start = end - days * DAY
     credited = market.get_credited_deliveries(storage, token, record_block(), start, end)

@@ -21,7 +21,6 @@ from offchain.protocol.batch import recover_signer
 
 from ._system import account_option, address, emit, json_option, load_system, table, transact, tx_hash, when
 
-REQUEST_STATUS = {1: "open", 2: "filled", 3: "cancelled"}
 ZERO_ADDRESS = "0x" + "00" * 20
 MAX_CAPACITY_MWH = 2**128 - 1  # StorageNode's bound
 
@@ -101,7 +100,7 @@ def list_nodes(as_json):
 
 @cli.command(cls=ConnectedProviderCommand)
 @click.option("--node", type=click.IntRange(1), default=None, help="Only this node's requests.")
-@click.option("--status", "wanted", type=click.Choice(list(REQUEST_STATUS.values())), default=None,
+@click.option("--status", "wanted", type=click.Choice(list(market.REQUEST_STATUS.values())), default=None,
               help="Only requests in this state.")
 @json_option
 def requests(node, wanted, as_json):
@@ -112,10 +111,10 @@ def requests(node, wanted, as_json):
     rows = []
     for request_id in range(1, storage.request_count() + 1):
         r = storage.requests(request_id)
-        if (node is not None and r.node != node) or (wanted and REQUEST_STATUS[r.status] != wanted):
+        if (node is not None and r.node != node) or (wanted and market.REQUEST_STATUS[r.status] != wanted):
             continue
         rows.append({"request_id": request_id, "node": r.node, "buyer": r.buyer, "amount_mwh": r.amount_mwh,
-                     "created": r.created, "deadline": r.deadline, "status": REQUEST_STATUS[r.status],
+                     "created": r.created, "deadline": r.deadline, "status": market.REQUEST_STATUS[r.status],
                      "delivered_mwh": r.delivered_mwh})
     if rows:
         shown = [dict(r, due=when(r["deadline"]), delivered=r["delivered_mwh"] if r["status"] == "filled" else "-")
@@ -147,7 +146,7 @@ def fill(account, request_id, path, as_json):
         raise click.ClickException(f"there is no energy request {request_id} ({storage.request_count()} made)")
     r = storage.requests(request_id)
     if r.status != 1:
-        raise click.ClickException(f"request {request_id} is {REQUEST_STATUS[r.status]}, not open")
+        raise click.ClickException(f"request {request_id} is {market.REQUEST_STATUS[r.status]}, not open")
     head = chain.blocks.head.timestamp
     if head > r.deadline:
         raise click.ClickException(f"request {request_id} expired at {when(r.deadline)}; the buyer may cancel it")

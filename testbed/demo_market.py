@@ -62,7 +62,7 @@ def review_line(desk, request_id):
     deliveries = f"{r.deliveries} deliver{'y' if r.deliveries == 1 else 'ies'}"
     return (f"  request {request_id} (token {r.token_id}): {deliveries}, sent {r.sent_mwh / 1000:.1f} Wh, "
             f"received {r.received_mwh / 1000:.1f} Wh, loss {r.loss_bps / 100:.1f} %; online {r.online_hours} h, "
-            f"hardware {'active' if r.hardware_status == 1 else r.hardware_status}; would mint "
+            f"hardware {market.HARDWARE_STATUS.get(r.hardware_status, r.hardware_status)}; would mint "
             f"{r.energy_to_mint / 1e6:.4f} ENERGY + {r.deca_to_mint / 1e18:.4f} DECA "
             f"at {market.deca_per_kwh(r.price):.3f} DECA/kWh")
 
