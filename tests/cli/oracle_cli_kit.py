@@ -36,8 +36,8 @@ def json_of(cli, *args, exit_code=0):
 class _CtrlC(threading.Thread):
     """Waits until ``up()`` is true, runs ``then()``, and sends SIGINT to the main thread (Ctrl-C in a terminal).
 
-    The signal is sent only once the command is up (inside the part where it turns Ctrl-C into a clean stop),
-    and never after it has returned.
+    The signal is sent once the command is up (inside the part where it turns Ctrl-C into a clean stop), or
+    when ``timeout`` has passed without it coming up, and never after it has returned.
     """
 
     def __init__(self, up, then, timeout):
@@ -65,8 +65,8 @@ class _CtrlC(threading.Thread):
                 self.result = self.then()
         except Exception as e:  # noqa: BLE001 - raised again by run_until_ctrl_c, in the test's thread
             self.error = e
-        finally:
-            if self.was_up and not self.finished.is_set():
+        finally:  # Ctrl-C even when the command never came up: the test then fails instead of hanging
+            if not self.finished.is_set():
                 signal.pthread_kill(self.main, signal.SIGINT)
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -56,13 +57,20 @@ def test_run__again__settles_nothing_and_sends_nothing(settled):
 
 
 def _locked(folder):
-    """Whether a process holds the folder's oracle.lock (flock), from /proc/locks, without taking it."""
-    inode = os.stat(folder / oracle.LOCK_FILE).st_ino
-    with open("/proc/locks") as f:
-        return any(fields[1] == "FLOCK" and fields[5].endswith(f":{inode}") for fields in map(str.split, f))
+    """Whether this process (the command runs in it) holds the folder's oracle.lock: an open descriptor of the
+    file with an flock on it, from /proc/self (the inode /proc/locks names is not always the one stat gives, as on
+    overlay file systems)."""
+    path = os.path.realpath(folder / oracle.LOCK_FILE)
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == path and "FLOCK" in Path(f"/proc/self/fdinfo/{fd}").read_text():
+                return True
+        except OSError:  # a descriptor closed while looking
+            continue
+    return False
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks to see the engine run")
+@pytest.mark.skipif(not os.path.exists("/proc/self/fdinfo"), reason="needs Linux's /proc/self/fdinfo to see the engine run")
 @pytest.mark.parametrize("as_json", [False, True])
 def test_run__polling__stops_cleanly_on_ctrl_c(settled, as_json):
     nonce = settled.oracle.nonce
