@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from greenminer.miner import Miner
 from greenminer.sensor import Sensor
 from greenminer.store import Store
+from offchain.gateway import FIELDS as GATEWAY_FIELDS
 from testbed.fake_ina219 import FakeI2C, FakeINA219
 from testbed.simulator import VirtualClock
 
@@ -204,6 +205,127 @@ def test_miner__flash_of_another_device__refused(make_miner, clock, chip):
     make_miner()
     with pytest.raises(ValueError, match="belongs to device"):
         make_miner(key=DEVICE_KEY + 1)
+
+
+# -- clock jumps -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "back_to, reboot",
+    [(GENESIS + 1_800, False), (GENESIS + 1_800, True), (946_684_800, True)],
+    ids=["mid-hour-0", "mid-hour-0-then-reboot", "reboot-with-rtc-at-2000"],
+)
+def test_clock__back_across_a_closed_hour__no_second_batch_nothing_integrated(
+        make_miner, clock, chip, net, back_to, reboot):
+    miner = make_miner()
+    run_hours(miner, clock, chip, 1, power=1_200)  # hour 0 closed, signed and posted
+    assert [b["epoch"] for b in net.posted] == [0]
+    assert miner.state["cache"] == [[GENESIS + HOUR, 1_200, 1_200]]  # 1.2 W x 300 s = 100 mWh a slot
+    clock.now = back_to  # back behind the signed hour (VirtualClock.set never goes back)
+    if reboot:
+        miner = make_miner()
+    totals = []
+    for t in [back_to] + [t for t in range(GENESIS + 1_800, GENESIS + 2 * HOUR + 1, SLOT) if t > back_to]:
+        clock.now = t
+        tick_until_idle(miner)
+        totals.append(miner.state["total_mwh"])
+        if t <= GENESIS + HOUR:  # not yet past the last sample's slot: nothing sampled, closed, built
+            assert miner.state["cache"] == [[GENESIS + HOUR, 1_200, 1_200]]
+            assert len(net.posted) == 1 and miner.state["pending"] == [] and miner.state["seq"] == 1
+    assert totals[0] == 1_200 and totals == sorted(totals)
+    assert [(b["epoch"], b["seq"]) for b in net.posted] == [(0, 0), (1, 1)]
+    assert net.posted[1]["prev_batch"] == "0x" + batch_digest(net.posted[0]).hex()
+    # hour 1 as if the clock had never gone back: nothing for the jump, one slot after another
+    assert net.posted[1]["readings"] == [[GENESIS + HOUR + k * SLOT, 1_200, 1_200 + 100 * k] for k in range(12)]
+    stamps = [r[0] for b in net.posted for r in b["readings"]]
+    assert all(a < b for a, b in zip(stamps, stamps[1:]))
+    assert miner.state["cache"] == [[GENESIS + 2 * HOUR, 1_200, 2_400]]
+    assert miner.state["counters"]["missed_samples"] == 0
+    assert miner.state["counters"]["boots"] == (2 if reboot else 1)
+    assert miner.store.outbox_seqs() == []
+
+
+def test_clock__jumps_5_hours_ahead__skipped_hours_missed_not_invented(miner, clock, chip, net):
+    run(miner, clock, chip, [1_200] * 12)  # hour 0, total 1100 mWh at its last sample
+    clock.set(GENESIS + 5 * HOUR + 60)
+    tick_until_idle(miner)
+    assert [(b["epoch"], b["seq"]) for b in net.posted] == [(0, 0)]
+    assert miner.state["counters"]["missed_samples"] == 48  # slots 12 .. 59
+    assert miner.state["cache"] == [[GENESIS + 5 * HOUR + 60, 1_200, 1_100]]  # nothing over the 5 h
+    run(miner, clock, chip, [1_200] * 11, start=GENESIS + 5 * HOUR + SLOT)
+    clock.set(GENESIS + 6 * HOUR)
+    tick_until_idle(miner)
+    assert [(b["epoch"], b["seq"]) for b in net.posted] == [(0, 0), (5, 1)]
+    assert net.posted[1]["prev_batch"] == "0x" + batch_digest(net.posted[0]).hex()
+    # 1.2 W x 240 s = 80 mWh from the late first sample, then 100 mWh a slot
+    assert net.posted[1]["readings"] == [[GENESIS + 5 * HOUR + 60, 1_200, 1_100]] + [
+        [GENESIS + 5 * HOUR + k * SLOT, 1_200, 1_080 + 100 * k] for k in range(1, 12)
+    ]
+    assert miner.state["counters"]["missed_samples"] == 48
+
+
+def test_clock__wrongly_ahead_then_set_back__hours_lost_never_invented(miner, clock, chip, net):
+    run(miner, clock, chip, [1_200] * 6)  # slots 0 .. 5 of hour 0, total 500 mWh
+    clock.now = GENESIS + 5 * HOUR  # a bad time: hour 0 closes early, one sample in hour 5
+    tick_until_idle(miner)
+    assert [(b["epoch"], len(b["readings"])) for b in net.posted] == [(0, 6)]
+    assert miner.state["counters"]["missed_samples"] == 54  # slots 6 .. 59
+    for t in (GENESIS + 1_800, GENESIS + 3 * HOUR, GENESIS + 5 * HOUR + 299):  # the time corrected
+        clock.now = t
+        tick_until_idle(miner)
+        assert miner.state["cache"] == [[GENESIS + 5 * HOUR, 1_200, 500]] and len(net.posted) == 1
+    clock.now = GENESIS + 5 * HOUR + SLOT  # past the bad sample: on again, from it
+    tick_until_idle(miner)
+    assert miner.state["cache"][-1] == [GENESIS + 5 * HOUR + SLOT, 1_200, 600]
+    assert miner.state["counters"]["missed_samples"] == 54
+
+
+def test_clock__back_during_post_backoff__retried_after_the_backoff_not_the_jump(make_miner, clock, chip):
+    net = ScriptedNet(OSError("no route"))
+    miner = make_miner(network=net)
+    run_hours(miner, clock, chip, 1)  # hour 0's batch: its first post fails, retry in 60 s
+    assert miner.status()["outbox"] == 1
+    clock.now = GENESIS + HOUR + 30
+    assert tick_until_idle(miner) == 30
+    clock.now = GENESIS + 1_830  # the clock goes back 1800 s (an NTP correction)
+    assert tick_until_idle(miner) == 30  # still 30 s of backoff, not 30 min + 30 s
+    clock.now = GENESIS + 1_860
+    tick_until_idle(miner)
+    assert [b["seq"] for b in net.posted] == [0, 0] and miner.status()["outbox"] == 0
+
+
+def test_clock__back_during_sensor_retry__retried_after_the_retry_wait(miner, clock, chip, bus):
+    run(miner, clock, chip, [1_200] * 3)  # slots 0 .. 2
+    bus.fail(1)
+    clock.set(GENESIS + 4 * SLOT - 10)  # slot 3 fails its read; the retry would fall in slot 4
+    assert miner.tick() == 10
+    clock.now = GENESIS + 3 * SLOT + 50  # the clock goes back 240 s, still after slot 2
+    assert tick_until_idle(miner) == 10
+    clock.now = GENESIS + 3 * SLOT + 60
+    tick_until_idle(miner)
+    # slot 3 not lost; 1.2 W x 360 s by the clock since the sample of slot 2
+    assert miner.state["cache"][-1] == [GENESIS + 3 * SLOT + 60, 1_200, 320]
+    counters = miner.state["counters"]
+    assert counters["i2c_errors"] == 1 and counters["missed_samples"] == 0
+
+
+# -- faults in the next batch ------------------------------------------------------------------
+def test_next_batch__i2c_outage__a_gap_in_the_signed_readings_counters_stay_on_the_device(
+        miner, clock, chip, net, bus):
+    run(miner, clock, chip, [1_200] * 4)  # slots 0 .. 3
+    bus.fail(-1)  # the sensor is gone for slots 4 and 5
+    for t in range(4 * SLOT, 6 * SLOT, 10):
+        clock.set(GENESIS + t)
+        miner.tick()
+    bus.fail(0)
+    run(miner, clock, chip, [1_200] * 6, start=GENESIS + 6 * SLOT)
+    clock.set(GENESIS + HOUR)
+    tick_until_idle(miner)
+    (batch,) = net.posted
+    slots = [0, 1, 2, 3, 6, 7, 8, 9, 10, 11]
+    assert [r[0] for r in batch["readings"]] == [GENESIS + k * SLOT for k in slots]
+    assert [r[2] for r in batch["readings"]] == [0, 100, 200, 300, 300, 400, 500, 600, 700, 800]
+    assert sorted(batch) == sorted(GATEWAY_FIELDS)  # the post carries no counters
+    counters = miner.status()["counters"]
+    assert (counters["i2c_errors"], counters["missed_samples"]) == (60, 2)
 
 
 # -- batches -----------------------------------------------------------------------------------

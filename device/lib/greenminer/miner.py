@@ -23,6 +23,11 @@ Gaps are integrated conservatively: when one or more slots were missed (device o
 errors), nothing is added for the gap, because nothing is known about the power in it;
 the missed slots are counted. Energy may be lost, never invented.
 
+When the clock goes back, nothing is sampled until it is past the last sample's slot
+(timestamps only increase, no energy over negative time, a closed hour stays closed); the
+waits before the next sensor read or post keep the length they had left. When it jumps
+ahead, the hour closes and the slots in between are missed.
+
 A batch the gateway rejects (4xx) is dropped with its reason kept; the batches built on
 top of it go back into the queue and are chained again onto the last batch that was not
 rejected, so one rejection does not orphan every later batch.
@@ -103,6 +108,7 @@ class Miner:
         self._head = None  # ((epoch, seq, prev_batch), readings hash) of the queue head
         self._sensor_retry_at = 0
         self._post_at = 0
+        self._last_now = 0  # [s] the clock at the last tick
         self._post_backoff = s["POST_RETRY_SECONDS"]
 
         device = batch.to_hex(self.address)
@@ -129,6 +135,11 @@ class Miner:
     def tick(self):
         """Do what is due now; return the seconds [s] until the next call is useful."""
         now = int(self.clock())
+        if now < self._last_now:  # the clock went back: keep what is left of the waits
+            back = self._last_now - now
+            self._sensor_retry_at -= back
+            self._post_at -= back
+        self._last_now = now
         changed = self._close_hours(now)
         changed = self._sample(now) or changed
         if changed:
