@@ -354,3 +354,86 @@ def test_vault__holds_ether_and_deca__pays_only_by_proposal(project, deployer, d
     pass_proposal(call(deca.transfer, miner, 4 * 10**20), (miner.address, 10**17, b""), description="pay a miner")
     assert deca.balanceOf(miner) == 4 * 10**20 and deca.balanceOf(dao) == 6 * 10**20
     assert miner.balance == before + 10**17 and dao.balance == 9 * 10**17
+
+
+# ------------------------------------------------ attacks on the vault
+
+
+@pytest.fixture
+def funded_vault(project, deployer, dao):
+    """The DAO holding 1 000 DECA and 1 ETH; returns the DECA token."""
+    deca = deployer.deploy(project.DecaToken)
+    deca.mint(dao, 10**21, sender=deployer)
+    deployer.transfer(dao, 10**18)
+    return deca
+
+
+def _vault(deca, dao, who):
+    return deca.balanceOf(dao), dao.balance, deca.balanceOf(who)
+
+
+@pytest.mark.parametrize("votes", [(), (FOR, AGAINST, AGAINST), (FOR, ABSTAIN)], ids=["no-votes", "defeated", "below-quorum"])
+def test_vault_drain__no_passing_vote__attacker_cannot_queue_or_execute(
+    chain, dao, dao_members, attacker, funded_vault, propose, voting, after_vote, votes
+):
+    """A (compromised) member proposes to send the whole vault, DECA and ETH, to the attacker;
+    the vote does not pass. At every phase the attacker's queue and execute are refused."""
+    deca = funded_vault
+    before = _vault(deca, dao, attacker)
+    assert before == (10**21, 10**18, 0)
+    pid = propose(call(deca.transfer, attacker, 10**21), (attacker.address, 10**18, b""), description="drain")
+
+    def attempt(state):
+        assert state_name(dao, pid) == state
+        with ape.reverts("dao: proposal not succeeded"):
+            dao.queue(pid, sender=attacker)
+        with ape.reverts("dao: proposal not queued"):
+            dao.execute(pid, sender=attacker)
+        with ape.reverts("dao: proposal not queued"):  # paying the call's ETH along changes nothing
+            dao.execute(pid, sender=attacker, value=10**18)
+        assert _vault(deca, dao, attacker) == before
+
+    attempt("Pending")
+    voting(pid)
+    for member, support in zip(dao_members, votes, strict=False):
+        dao.cast_vote(pid, support, sender=member)
+    attempt("Active")
+    after_vote(pid)
+    attempt("Defeated")
+    chain.pending_timestamp += dao.timelock_delay() + dao.grace_period()  # long after: still refused
+    chain.mine()
+    attempt("Defeated")
+    assert dao.proposals(pid).eta == 0 and not dao.proposals(pid).executed
+
+
+@pytest.mark.parametrize("target", ["other", "itself"])
+def test_execute__proposal_reenters_execute__lock_reverts_nothing_moves(
+    chain, dao, dao_members, miner, funded_vault, succeeded, target
+):
+    """A passed, queued proposal whose call is `dao.execute(pid)`: for another queued proposal
+    (a payment) or for itself. Vyper's @nonreentrant lock refuses the inner call; its revert
+    carries no reason and `execute` bubbles it up, so the whole execution reverts."""
+    deca = funded_vault
+    payment = succeeded(call(deca.transfer, miner, 4 * 10**20), (miner.address, 10**17, b""))
+    dao.queue(payment, sender=dao_members[0])
+    reentrant_pid = dao.proposal_count() + 1  # the id `succeeded` will get
+    inner = payment if target == "other" else reentrant_pid
+    assert succeeded(call(dao.execute, inner)) == reentrant_pid
+    dao.queue(reentrant_pid, sender=dao_members[0])
+    chain.pending_timestamp = dao.proposals(reentrant_pid).eta
+    before = _vault(deca, dao, miner) + (miner.balance,)
+
+    with ape.reverts() as err:
+        dao.execute(reentrant_pid, sender=dao_members[1])
+    # ape's text for a revert without reason data: the lock's, not a "dao: ..." reason (without the
+    # lock, "itself" would fail with "dao: proposal not queued" and "other" would pay the miner)
+    assert err.value.revert_message == "Transaction failed."
+    assert state_name(dao, payment) == "Queued" and state_name(dao, reentrant_pid) == "Queued"
+    assert not dao.proposals(payment).executed and not dao.proposals(reentrant_pid).executed
+    assert _vault(deca, dao, miner) + (miner.balance,) == before
+
+    # the payment still runs once on its own, and only once
+    dao.execute(payment, sender=dao_members[1])
+    assert deca.balanceOf(miner) == 4 * 10**20 and dao.balance == 9 * 10**17
+    with ape.reverts("dao: proposal not queued"):
+        dao.execute(payment, sender=dao_members[1])

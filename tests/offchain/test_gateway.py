@@ -298,3 +298,34 @@ def test_post__batch_signed_by_the_device_code__accepted(gateway, http, fake_cha
                                readings, bytes(32), fake_chain.target)
     ((status, answer),) = http(gateway, [("POST", "/batches", batch)])
     assert (status, answer) == (202, {"digest": "0x" + bytes(digest).hex(), "status": "pending"})
+
+
+@pytest.mark.parametrize("domain", ["other-chain", "other-registry"])
+def test_post__signed_for_another_domain__refused_and_the_queue_kept(
+    gateway, http, fake_device, fake_chain, make_device, mem_store, domain
+):
+    """The same admitted device key, its next batch signed for another chain id or another
+    registry address: under the gateway's domain separator it is another digest. The gateway
+    checks the proof of work (cheap) before the signature, and the nonce was searched for the
+    foreign digest, so at a real target it is usually refused for its proof (400); when the nonce
+    happens to pass, or at a target any nonce meets, for its signature (403)."""
+    first = fake_device.sign(0)
+    kwargs = {"chain_id": fake_chain.chain_id + 1} if domain == "other-chain" else {"registry": "0x" + "cd" * 20}
+    twin = make_device(1, genesis=fake_chain.genesis(), **kwargs)  # key index 1, as fake_device
+    assert twin.address == fake_device.address
+    twin.seq, twin.prev, twin.total = fake_device.seq, fake_device.prev, fake_device.total
+    foreign = twin.sign(1)
+    ((s1, a1),) = http(gateway, [("POST", "/batches", first)])
+    assert (s1, a1) == (202, {"digest": fake_device.prev, "status": "pending"})
+
+    pow_passes = meets_target(_digest(fake_chain, foreign), foreign["pow_nonce"], fake_chain.target)
+    expected = (403, "signature: not signed by device") if pow_passes else (400, "pow_nonce: does not meet the target")
+    ((s2, a2),) = http(gateway, [("POST", "/batches", foreign)])
+    assert (s2, a2) == (expected[0], {"error": expected[1]})
+
+    fake_chain.target = 2**256 - 1  # any nonce: the signature is what fails
+    (s3, a3), (s4, a4) = http(gateway, [("POST", "/batches", foreign), ("POST", "/batches", {"batches": [foreign]})])
+    assert (s3, a3) == (403, {"error": "signature: not signed by device"})
+    assert (s4, a4) == (403, {"error": "batches[0].signature: not signed by device"})
+    assert [(q.seq, q.batch_hash) for q in store.read_queue(mem_store)] == [(0, fake_device.prev)]
+    assert store.read_queue_counts(mem_store) == {"pending": 1}

@@ -15,6 +15,7 @@ from registry_kit import (
     ZERO32,
     domain_separator,
     hour_readings,
+    make_batch,
     pack_reading,
     typed_digest,
 )
@@ -400,6 +401,126 @@ def test_first_batch__reading_before_the_enrollment__reverts(chain, device_key, 
 
 def test_device_state__never_admitted__zeros(registry, attacker):
     assert state_of(registry, attacker.address) == (0, 0, 0, ZERO32)
+
+
+# ================= attacks: another domain, totals at the top =================
+
+
+@pytest.fixture
+def other_registry(project, owner, sbt, genesis):
+    """A second MeasurementRegistry on the same SBT, deployed as the `registry` fixture is
+    (the SBT keeps naming the first one)."""
+    return owner.deploy(project.MeasurementRegistry, sbt, genesis, POW_TARGET, MARGIN_BPS, GRACE_PERIOD)
+
+
+@pytest.mark.parametrize("domain", ["other-chain", "other-registry"])
+def test_submit__signed_for_another_domain__reverts(
+    chain, registry, other_registry, device, device_key, token_id, chain_of, at_epoch_end, genesis, batch_for,
+    relayer, refused, domain,
+):
+    """An admitted device's honest next batch, but signed for another chain id or for another
+    registry's address: the EIP-712 domain differs, so it does not recover to the device."""
+    prev, total = chain_of(device_key, [0])
+    accepted = state_of(registry, device.address)
+    at_epoch_end(1)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS, total)
+    chain_id, address = chain.chain_id, registry.address
+    if domain == "other-chain":
+        chain_id += 1
+    else:
+        address = other_registry.address
+    foreign, foreign_digest = make_batch(
+        device_key, 1, 1, readings, chain_id=chain_id, registry=address, target=registry.pow_target(), prev=prev
+    )
+    assert registry.batch_digest(foreign) != foreign_digest
+    refused(foreign, "registry: bad signature")
+    tx = registry.submit_many([foreign], sender=relayer)
+    assert [log.reason for log in tx.decode_logs(registry.BatchSkipped)] == ["registry: bad signature"]
+    assert state_of(registry, device.address) == accepted
+    # the same readings signed for this chain and registry still continue the device
+    b, digest = batch_for(device_key, 1, 1, prev=prev, readings=readings)
+    registry.submit(b, sender=relayer)
+    assert state_of(registry, device.address)[2:] == (2, digest)
+
+
+def test_submit__accepted_here_replayed_on_another_registry__reverts(
+    registry, other_registry, device, device_key, token_id, batch_for, at_epoch_end, relayer
+):
+    """A batch accepted by one registry, replayed by anyone on a second registry of the same SBT
+    (where the device has no batch yet, so seq 0 and prev 0 would fit)."""
+    at_epoch_end(0)
+    b, digest = batch_for(device_key, 0, 0)
+    registry.submit(b, sender=relayer)
+    accepted, fresh = state_of(registry, device.address), state_of(other_registry, device.address)
+    assert fresh[2:] == (0, ZERO32)
+    with ape.reverts("registry: bad signature"):
+        other_registry.submit(b, sender=relayer)
+    assert state_of(other_registry, device.address) == fresh
+    assert registry.legal_count(device.address, 0) == 12 and other_registry.legal_count(device.address, 0) == 0
+    assert state_of(registry, device.address) == accepted
+
+
+# Totals. A reading packs its total into 128 bits (ts << 192 | power << 128 | total); the registry
+# keeps 96 bits of it in the device's state word. MinerSBT caps an enrollment total at
+# MAX_START_TOTAL_MWH = 2**64 (not public, hence the literal) and every later increase is bounded
+# by capacity x margin x time (< 2**74 mWh over the 40-bit time range even at 2**32 W and 1 000 %),
+# so a total above 2**96 can never be accepted and the 96-bit state cannot wrap. What can be built
+# is below: the largest encodable total, a counter that wrapped, and a 2**128 carry.
+MAX_START_TOTAL_MWH = 2**64
+MASK_128 = 2**128 - 1
+
+
+@pytest.fixture
+def at_the_top(registry, device, device_key, late_admission, first_batch, relayer):
+    """The device enrolled with the largest start total and one accepted batch (epoch 25) above it;
+    returns (e, prev digest, last total) for its next batch."""
+    late_admission(device_key, 1, start_total=MAX_START_TOTAL_MWH)
+    (b, digest), readings = first_batch(25, MAX_START_TOTAL_MWH)
+    registry.submit(b, sender=relayer)
+    last = readings[-1] & MASK_128
+    assert last > MAX_START_TOTAL_MWH and state_of(registry, device.address)[0] == last
+    return 26, digest, last
+
+
+def test_submit__total_wrapped_back_to_small__reverts(
+    device_key, at_the_top, batch_for, at_epoch_end, genesis, refused
+):
+    """A meter whose counter wrapped (its total modulo 2**64) starts again from a small total."""
+    e, prev, last = at_the_top
+    at_epoch_end(e)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, last % 2**64)
+    b, _ = batch_for(device_key, e, 1, prev=prev, readings=readings)
+    refused(b, "registry: total decreasing")
+
+
+def test_submit__largest_encodable_total__reverts(
+    device_key, at_the_top, batch_for, at_epoch_end, genesis, refused
+):
+    """A total of 2**128 - 1 (the field's top): the registry's unchecked (total - last) x 3 600 x
+    10 000 is then about 2**153, no overflow, and the bound refuses it."""
+    e, prev, last = at_the_top
+    at_epoch_end(e)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, last)
+    readings[0] = pack_reading(readings[0] >> 192, 3_000_000, MASK_128)
+    b, _ = batch_for(device_key, e, 1, prev=prev, readings=readings)
+    refused(b, "registry: total jump")
+
+
+def test_submit__total_past_2_128_carries_into_power__reverts(
+    device_key, at_the_top, batch_for, at_epoch_end, genesis, refused
+):
+    """A total of 2**128 + k cannot be encoded: the off-chain encoder refuses it, and a device that
+    packed it anyway carries 1 into the power field, so the registry reads total k."""
+    e, prev, last = at_the_top
+    at_epoch_end(e)
+    readings, _ = hour_readings(genesis + EPOCH_SECONDS * e, last)
+    ts = readings[0] >> 192
+    with pytest.raises(ValueError, match="reading out of range"):
+        pack_reading(ts, 3_000_000, 2**128 + 5)
+    readings[0] = (ts << 192) | (3_000_000 << 128) + 2**128 + 5  # power 3 000 001 mW, total 5 mWh
+    assert (readings[0] >> 128) & (2**64 - 1) == 3_000_001 and readings[0] & MASK_128 == 5
+    b, _ = batch_for(device_key, e, 1, prev=prev, readings=readings)
+    refused(b, "registry: total decreasing")
 
 
 # ============================== submit_many =============================
