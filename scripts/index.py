@@ -9,6 +9,9 @@ The store is a SQLite path or sqlite:/// URL (default: $GEM_STORE, else var/stor
 Every BatchAccepted event of the recorded deployment's MeasurementRegistry is stored with
 its readings; `verify` recomputes each stored batch's digest and signer and compares the
 store with the chain's events (and each epoch's N with the registry's legal_count).
+`follow` keeps the hashes of the last 64 blocks it read: after a reorg it rolls the store
+back to the newest of them still on the chain and reads on from there (and says so); a
+reorg deeper than that stops it with one line asking for `rebuild`.
 """
 
 import json
@@ -52,7 +55,8 @@ def follow(url, confirmations, watch, as_json):
     """Store the BatchAccepted events since the last block indexed (resumes where it stopped).
 
     Prints what it added, the batches in the store and the block it is indexed to. With
-    --watch and --json, one JSON object per line and round.
+    --watch and --json, one JSON object per line and round. After a reorg it rolls the store
+    back to the fork point, reads on from there and says so (JSON: "rolled_back").
     """
     registry = load_system().registry
     url, conn = open_store(url)
@@ -60,6 +64,8 @@ def follow(url, confirmations, watch, as_json):
         check_registry(registry, conn, url)
         with ctrl_c():
             _follow(registry, conn, url, confirmations, watch, as_json)
+    except indexer.ReorgError as e:
+        raise click.ClickException(f"{e}: `ape run index rebuild --store {url}`") from None
     except KeyboardInterrupt:
         if not as_json:
             click.echo(f"stopped following; {url} is indexed to block {store.read_meta(conn, indexer.KEY_LAST_BLOCK)}")
@@ -70,14 +76,20 @@ def follow(url, confirmations, watch, as_json):
 def _follow(registry, conn, url, confirmations, watch, as_json):
     first = True
     while True:
+        rollback = indexer.reconcile(registry, conn)  # follow would undo it too, silently
         added = indexer.follow(registry, conn, confirmations=confirmations)
         data = {**_progress(registry, conn, url), "added": added}
-        text = (f"{added} new batches; {data['batches']} in {url}, indexed to block {data['last_block']} "
-                f"(head {data['head']})")
+        text = [f"{added} new batches; {data['batches']} in {url}, indexed to block {data['last_block']} "
+                f"(head {data['head']})"]
+        if rollback:
+            data["rolled_back"] = {"fork_block": rollback.fork_block, "last_block": rollback.last_block,
+                                   "batches": list(rollback.batches)}
+            text.insert(0, f"reorg: rolled back blocks {rollback.fork_block + 1} to {rollback.last_block} "
+                           f"({len(rollback.batches)} batches) and read them again")
         if watch and as_json:
-            if added or first:
+            if added or first or rollback:
                 click.echo(json.dumps(data))
-        elif not watch or added or first:
+        elif not watch or added or first or rollback:
             emit(as_json, data, text)
         if not watch:
             return

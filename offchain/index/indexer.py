@@ -2,8 +2,14 @@
 The indexer: the MeasurementRegistry's ``BatchAccepted`` events into the store.
 
 - :func:`follow` reads from the block after the last one indexed up to the chain head
-  (less ``confirmations``), in steps; each step's batches and its last block are written
-  in one transaction, so a crash resumes where the last step ended.
+  (less ``confirmations``), in steps; each step's batches, its last block and the hashes
+  of the newest ``window`` blocks read are written in one transaction, so a crash resumes
+  where the last step ended.
+- :func:`reconcile` (run by :func:`follow` before each step) undoes a reorg: when the hash
+  of the last indexed block is no longer the chain's, it walks back through the recorded
+  hashes to the newest block still on the chain (the fork point), deletes what the index
+  took from the blocks after it, and :func:`follow` reads them again. A reorg deeper than
+  the recorded hashes raises :class:`ReorgError`: only :func:`rebuild` repairs that.
 - :func:`rebuild` empties the index and reads again from the registry's deployment.
 - :func:`verify` recomputes each stored batch's EIP-712 digest and signer from the stored
   fields (:mod:`offchain.protocol.batch`, independent of the device's encoder) and compares the
@@ -12,17 +18,41 @@ The indexer: the MeasurementRegistry's ``BatchAccepted`` events into the store.
 The functions take an ape contract instance of the registry and a store connection.
 """
 
+import logging
 from typing import NamedTuple
 
+from ape.exceptions import BlockNotFoundError
 from eth_utils import to_checksum_address
 
 from offchain.index import store
 from offchain.protocol.batch import as_hex, batch_digest, domain_separator, pack_reading, recover_signer, unpack_reading
 
 STEP = 2_000  # blocks per event query
+WINDOW = 64  # newest indexed blocks whose hashes the store keeps: the deepest reorg undone in place
+RETRIES = 3  # re-reads of a step whose blocks changed while it was read, before follow stops for this time
 KEY_LAST_BLOCK = "indexer.last_block"
 KEY_REGISTRY = "indexer.registry"
 KEY_CHAIN = "indexer.chain_id"
+
+log = logging.getLogger(__name__)
+
+
+class ReorgError(ValueError):
+    """The chain reorganised deeper than the block hashes the store keeps: only :func:`rebuild` repairs it."""
+
+
+class Rollback(NamedTuple):
+    """
+    What :func:`reconcile` undid after a reorg.
+
+    ``fork_block`` is the newest indexed block still on the chain (the index now ends
+    there), ``last_block`` the last indexed block before, ``batches`` the ``0x`` hashes of
+    the removed batches, in chain order.
+    """
+
+    fork_block: int
+    last_block: int
+    batches: tuple
 
 
 class Difference(NamedTuple):
@@ -83,6 +113,29 @@ def get_deployment_block(registry):
     return 0 if creation is None or creation.block is None else int(creation.block)
 
 
+def get_block_hash(registry, number):
+    """The ``0x`` hash of the chain's block ``number``, or ``None`` when the chain is shorter."""
+    try:
+        return as_hex(registry.provider.get_block(number).hash)
+    except BlockNotFoundError:
+        if number <= get_head(registry):
+            raise  # the block is there: the node failed to answer, which is no reorg
+        return None
+
+
+def _get_logs(registry, start_block, stop_block):
+    if stop_block < start_block:
+        return []
+    # ContractEvent.range(start, stop) reads blocks start .. stop - 1 (stop 0 would mean the head)
+    return list(registry.BatchAccepted.range(start_block, stop_block + 1))
+
+
+def _to_rows(logs):
+    rows = [_parse_event(log) for log in logs]
+    rows.sort(key=lambda r: (r.block_number, r.log_index))
+    return rows
+
+
 def get_batches(registry, start_block, stop_block):
     """
     Accepted batches in blocks ``[start_block, stop_block]`` (inclusive), in chain order.
@@ -91,13 +144,92 @@ def get_batches(registry, start_block, stop_block):
     -------
     list of BatchRow
     """
-    if stop_block < start_block:
-        return []
-    # ContractEvent.range(start, stop) reads blocks start .. stop - 1 (stop 0 would mean the head)
-    logs = registry.BatchAccepted.range(start_block, stop_block + 1)
-    rows = [_parse_event(log) for log in logs]
-    rows.sort(key=lambda r: (r.block_number, r.log_index))
-    return rows
+    return _to_rows(_get_logs(registry, start_block, stop_block))
+
+
+# ----------------------------------------------------------------- reorgs
+
+
+def find_fork(recorded, chain_hash):
+    """
+    The newest recorded block the chain still has, walking back from the newest.
+
+    Parameters
+    ----------
+    recorded : iterable of (int, str)
+        Block numbers and the hashes they had when read, newest first.
+    chain_hash : callable
+        ``chain_hash(number)``: the block's hash on the chain now (``None`` if it has none).
+
+    Returns
+    -------
+    int or None
+        That block's number; ``None`` when no recorded block is on the chain any more.
+    """
+    return next((number for number, h in recorded if chain_hash(number) == h), None)
+
+
+def read_unchanged(logs, hashes):
+    """
+    Whether logs were read from the blocks whose hashes were read just before them.
+
+    Parameters
+    ----------
+    logs : iterable of (int, str)
+        Block number and ``0x`` block hash of each log.
+    hashes : dict
+        ``{block_number: 0x hash or None}`` read before the logs.
+
+    Returns
+    -------
+    bool
+        ``False`` when a block of ``hashes`` is missing or a log's block hash differs.
+    """
+    if any(h is None for h in hashes.values()):
+        return False
+    return all(hashes.get(number, h) == h for number, h in logs)
+
+
+def reconcile(registry, conn):
+    """
+    Undo the index's blocks that a reorg has taken off the chain.
+
+    Compares the recorded hash of the last indexed block with the chain's (one call when
+    nothing changed). When it differs, walks back through the recorded hashes to the fork
+    point and deletes every batch, reading and count the index took from the blocks after
+    it (:func:`offchain.index.store.delete_after_block`); the next :func:`follow` reads
+    them again from the chain as it is now.
+
+    Returns
+    -------
+    Rollback or None
+        ``None`` when the recorded blocks are all still on the chain (or none is recorded).
+
+    Raises
+    ------
+    ReorgError
+        No recorded block is on the chain any more: the reorg is deeper than the recorded
+        hashes (or the chain was replaced). The store is left as it was.
+    """
+    recorded = store.read_blocks(conn)
+    if not recorded:  # nothing indexed yet, or a store from before block hashes were kept
+        return None
+    tip, tip_hash = recorded[0]
+    if get_block_hash(registry, tip) == tip_hash:
+        return None
+    fork = find_fork(recorded[1:], lambda number: get_block_hash(registry, number))
+    if fork is None:
+        oldest = recorded[-1][0]
+        raise ReorgError(
+            f"indexer: the chain reorganised below block {oldest}: none of the {len(recorded)} block hashes "
+            f"the store keeps (blocks {oldest} to {tip}) is on the chain any more; rebuild the store"
+        )
+    last = int(store.read_meta(conn, KEY_LAST_BLOCK, tip))
+    removed = store.delete_after_block(conn, fork, meta={KEY_LAST_BLOCK: str(fork)})
+    rollback = Rollback(fork, last, tuple(removed))
+    log.warning("indexer: reorg after block %d: rolled back blocks %d to %d (%d batches); reading them again",
+                fork, fork + 1, last, len(removed))
+    return rollback
 
 
 # ----------------------------------------------------------------- follow / rebuild
@@ -109,9 +241,22 @@ def _check_same_registry(registry, conn):
         raise ValueError(f"indexer: the store indexes registry {known}, not {registry.address}; rebuild it")
 
 
-def follow(registry, conn, start_block=None, stop_block=None, step=STEP, confirmations=0):
+def _next_block(registry, conn, start_block):
+    last = store.read_meta(conn, KEY_LAST_BLOCK)
+    if last is not None:
+        return int(last) + 1
+    return get_deployment_block(registry) if start_block is None else start_block
+
+
+def follow(registry, conn, start_block=None, stop_block=None, step=STEP, confirmations=0, window=WINDOW):
     """
-    Index new ``BatchAccepted`` events up to the chain head; resumable.
+    Index new ``BatchAccepted`` events up to the chain head; resumable; undoes reorgs.
+
+    Before each step, :func:`reconcile` checks that the last indexed block is still on
+    the chain and rolls the index back to the fork point when it is not. A step whose
+    blocks change while it is read (its logs come from other blocks than the hashes read
+    just before) is read again; after ``RETRIES`` such steps, follow stops there (with a
+    warning) and the next call goes on.
 
     Parameters
     ----------
@@ -121,34 +266,47 @@ def follow(registry, conn, start_block=None, stop_block=None, step=STEP, confirm
         First block to read when the store has no progress yet (default: the registry's
         deployment block).
     stop_block : int, optional
-        Last block to read (default: head - confirmations).
+        Last block to read (default, and at most: head - confirmations).
     step : int
         Blocks per event query and per transaction.
     confirmations : int
         Blocks left unread behind the head (on chains that reorganise).
+    window : int
+        Newest read blocks whose hashes are kept: the deepest reorg undone in place.
 
     Returns
     -------
     int
-        Number of batches newly stored.
+        Number of batches newly stored (including any stored again after a rollback).
+
+    Raises
+    ------
+    ReorgError
+        The chain reorganised deeper than the recorded hashes (``window`` blocks); the
+        store is left as it was.
     """
     _check_same_registry(registry, conn)
-    last = store.read_meta(conn, KEY_LAST_BLOCK)
-    if last is not None:
-        start = int(last) + 1
-    elif start_block is not None:
-        start = start_block
-    else:
-        start = get_deployment_block(registry)
-    stop = get_head(registry) - confirmations if stop_block is None else stop_block
+    head = get_head(registry) - confirmations
+    stop = head if stop_block is None else min(stop_block, head)
     meta = {KEY_REGISTRY: registry.address, KEY_CHAIN: str(get_chain_id(registry))}
-    added = 0
-    while start <= stop:
+    added, changed = 0, 0
+    while True:
+        reconcile(registry, conn)
+        start = _next_block(registry, conn, start_block)
+        if start > stop:
+            return added
         end = min(start + step - 1, stop)
-        rows = get_batches(registry, start, end)
-        added += store.write_batches(conn, rows, meta={**meta, KEY_LAST_BLOCK: str(end)})
-        start = end + 1
-    return added
+        hashes = {n: get_block_hash(registry, n) for n in range(max(start, stop - window + 1), end + 1)}
+        logs = _get_logs(registry, start, end)
+        if not read_unchanged([(int(x.block_number), as_hex(x.block_hash)) for x in logs], hashes):
+            changed += 1
+            if changed > RETRIES:
+                log.warning("indexer: blocks %d to %d kept changing while they were read; stopped at block %d",
+                            start, end, start - 1)
+                return added
+            continue  # reconcile, then read the step again
+        added += store.write_batches(conn, _to_rows(logs), meta={**meta, KEY_LAST_BLOCK: str(end)},
+                                     blocks=hashes, keep_blocks=window)
 
 
 def rebuild(registry, conn, start_block=None, step=STEP):

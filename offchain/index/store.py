@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-SCHEMA_VERSION = 2  # 2: devices' owner and panel plane
+SCHEMA_VERSION = 3  # 2: devices' owner and panel plane; 3: hashes of the newest indexed blocks
 _INT64_MAX = 2**63 - 1
 _IN_CHUNK = 500  # host parameters per IN (...) query
 
@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS batches (
     UNIQUE (device, seq)
 );
 CREATE INDEX IF NOT EXISTS batches_epoch ON batches (epoch);
+CREATE INDEX IF NOT EXISTS batches_block ON batches (block_number);
 -- clustered by epoch: the chain delivers epochs in order, so inserts append, and an
 -- epoch window is one range scan
 CREATE TABLE IF NOT EXISTS readings (
@@ -72,6 +73,11 @@ CREATE TABLE IF NOT EXISTS epochs (
     energy_mwh NOT NULL,            -- mWh generated in the epoch
     PRIMARY KEY (epoch, device)
 ) WITHOUT ROWID;
+-- the newest blocks the indexer read, with their hashes then: a reorg changes a hash
+CREATE TABLE IF NOT EXISTS blocks (
+    number INTEGER PRIMARY KEY,
+    hash   TEXT NOT NULL            -- 0x, 32 bytes
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -95,7 +101,7 @@ CREATE INDEX IF NOT EXISTS gateway_queue_device ON gateway_queue (device, seq);
 """
 
 # Tables that hold only what the chain says; `rebuild` empties them.
-INDEX_TABLES = ("readings", "epochs", "batches", "devices")
+INDEX_TABLES = ("readings", "epochs", "batches", "devices", "blocks")
 
 
 class BatchRow(NamedTuple):
@@ -206,6 +212,8 @@ def open_store(url=":memory:"):
     if version == "1":  # a store of schema 1 gains the devices' owner and plane (filled from the SBT when needed)
         for column in ("tilt_deg INTEGER", "azimuth_deg INTEGER", "owner TEXT"):
             conn.execute(f"ALTER TABLE devices ADD COLUMN {column}")
+        version = "2"
+    if version == "2":  # schema 2 gains the blocks table and its index (made above, empty: the next follow fills it)
         version = None
     if version is None:
         write_meta(conn, {"schema_version": str(SCHEMA_VERSION)})
@@ -309,7 +317,7 @@ def _latest(conn, devices):
     return latest
 
 
-def write_batches(conn, rows, meta=None):
+def write_batches(conn, rows, meta=None, blocks=None, keep_blocks=None):
     """
     Ingest accepted batches, idempotently, in one transaction.
 
@@ -327,6 +335,10 @@ def write_batches(conn, rows, meta=None):
     meta : dict, optional
         Progress keys written in the same transaction (the indexer's last block), so a
         crash leaves either both or neither.
+    blocks : dict, optional
+        ``{block_number: 0x hash}`` of blocks read, recorded in the same transaction.
+    keep_blocks : int, optional
+        Keep only the newest ``keep_blocks`` recorded blocks (default: all).
 
     Returns
     -------
@@ -392,6 +404,8 @@ def write_batches(conn, rows, meta=None):
             _add_epochs(conn, epoch_add)
         if meta:
             _write_meta(conn, meta)
+        if blocks:
+            _write_blocks(conn, blocks, keep_blocks)
     return len(fresh)
 
 
@@ -418,6 +432,98 @@ def _add_epochs(conn, epoch_add):
         " ON CONFLICT (epoch, device) DO UPDATE SET n = excluded.n, energy_mwh = excluded.energy_mwh",
         params,
     )
+
+
+# ----------------------------------------------------------------- blocks (reorgs)
+
+
+def _write_blocks(conn, blocks, keep=None):
+    conn.executemany(
+        "INSERT INTO blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
+        sorted(blocks.items()),
+    )
+    if keep is not None:
+        conn.execute("DELETE FROM blocks WHERE number <= (SELECT MAX(number) FROM blocks) - ?", (keep,))
+
+
+def read_blocks(conn):
+    """
+    The recorded blocks, newest first.
+
+    Returns
+    -------
+    list of (int, str)
+        Block number and its ``0x`` hash when it was read.
+    """
+    return conn.execute("SELECT number, hash FROM blocks ORDER BY number DESC").fetchall()
+
+
+def _recount_epoch(conn, device, epoch):
+    """
+    ``(n, energy [mWh])`` of a device's epoch from its stored readings, booked as
+    :func:`write_batches` books them in chain order; ``None`` when none is left.
+    """
+    totals = conn.execute(
+        "SELECT ts, total_mwh FROM readings WHERE epoch = ? AND device = ? ORDER BY ts", (epoch, device)
+    ).fetchall()
+    if not totals:
+        return None
+    base = _last_total(conn, device, epoch, totals[0][0])  # the reading before the epoch's first
+    if base is None:  # the device's first readings in the store count from their own first
+        base = int(totals[0][1])
+    return len(totals), int(totals[-1][1]) - base
+
+
+def delete_after_block(conn, block_number, meta=None):
+    """
+    Undo everything the index took from blocks after ``block_number`` (a reorg's fork
+    point), in one transaction.
+
+    Their batches and readings go; each (device, epoch) they touched is counted again from
+    the readings left (removed when none is); each device's latest reading becomes its
+    latest one left; recorded blocks after ``block_number`` are forgotten. Devices
+    themselves stay (the SBT, not a block, admitted them); so does the gateway's queue.
+
+    Parameters
+    ----------
+    meta : dict, optional
+        Progress keys written in the same transaction (the indexer's last block).
+
+    Returns
+    -------
+    list of str
+        Hashes of the removed batches, in chain order.
+    """
+    with _Transaction(conn):
+        gone = conn.execute(
+            "SELECT batch_hash, device, epoch FROM batches WHERE block_number > ? ORDER BY block_number, log_index",
+            (block_number,),
+        ).fetchall()
+        conn.executemany("DELETE FROM readings WHERE epoch = ? AND device = ? AND batch_hash = ?",
+                         [(e, d, h) for h, d, e in gone])
+        conn.executemany("DELETE FROM batches WHERE batch_hash = ?", [(h,) for h, _, _ in gone])
+        touched = sorted({(d, e) for _, d, e in gone})
+        for device, epoch in touched:
+            counted = _recount_epoch(conn, device, epoch)
+            if counted is None:
+                conn.execute("DELETE FROM epochs WHERE epoch = ? AND device = ?", (epoch, device))
+            else:
+                conn.execute("UPDATE epochs SET n = ?, energy_mwh = ? WHERE epoch = ? AND device = ?",
+                             (counted[0], _to_sql(counted[1]), epoch, device))
+        # the removed batches are each device's newest (a device's batches reach the chain in seq
+        # order), so its latest reading left is in its newest touched epoch or before
+        newest = dict(touched)  # sorted: a device's newest touched epoch comes last
+        for device, epoch in newest.items():
+            row = conn.execute(
+                "SELECT ts, total_mwh FROM readings WHERE epoch <= ? AND device = ? ORDER BY epoch DESC, ts DESC LIMIT 1",
+                (epoch, device),
+            ).fetchone()
+            conn.execute("UPDATE devices SET last_ts = ?, last_total = ? WHERE device = ?",
+                         (None, None, device) if row is None else (*row, device))
+        conn.execute("DELETE FROM blocks WHERE number > ?", (block_number,))
+        if meta:
+            _write_meta(conn, meta)
+    return [h for h, _, _ in gone]
 
 
 def delete_index(conn, meta_keys=()):

@@ -125,6 +125,38 @@ def test_follow__store_of_another_registry__refused(fed, tmp_path):
     assert store.read_batch_count(store.open_store(path)) == 0
 
 
+def test_follow__after_a_reorg__says_what_it_rolled_back(fed, chain, tmp_path):
+    path = tmp_path / "store.sqlite"
+    snapshot, forked = chain.snapshot(), chain.blocks.height
+    chain.mine(3)
+    run(index.cli, "follow", "--store", path)
+    tip = chain.blocks.height
+    chain.restore(snapshot)
+    chain.pending_timestamp += 600  # other timestamps: other blocks at the same heights
+    chain.mine(3)
+    head = chain.blocks.height
+    lines = run(index.cli, "follow", "--store", path).splitlines()
+    assert lines == [f"reorg: rolled back blocks {forked + 1} to {tip} (0 batches) and read them again",
+                     f"0 new batches; 2 in {path}, indexed to block {head} (head {head})"]
+    assert run(index.cli, "verify", "--store", path).strip() == f"store and chain agree: 2 batches to block {head}"
+
+
+def test_follow__reorg_deeper_than_the_kept_hashes__one_line_asking_for_rebuild(fed, chain, tmp_path):
+    path = tmp_path / "store.sqlite"
+    run(index.cli, "follow", "--store", path)
+    conn = store.open_store(path)
+    conn.execute("UPDATE blocks SET hash = ?", ("0x" + "ee" * 32,))  # as after a reorg below every kept block
+    numbers = [n for n, _ in store.read_blocks(conn)]
+    conn.close()
+    assert refused(index.cli, "follow", "--store", path) == (
+        f"Error: indexer: the chain reorganised below block {numbers[-1]}: none of the {len(numbers)} block hashes "
+        f"the store keeps (blocks {numbers[-1]} to {numbers[0]}) is on the chain any more; rebuild the store: "
+        f"`ape run index rebuild --store {path}`")
+    assert len(_stored(path)) == 2  # untouched
+    run(index.cli, "rebuild", "--store", path)
+    assert run(index.cli, "follow", "--store", path).startswith("0 new batches; 2 in ")
+
+
 @pytest.mark.parametrize("command", ["follow", "rebuild", "verify"])
 def test_bad_store__one_line(fed, tmp_path, command):
     assert refused(index.cli, command, "--store", "http://example.com/store") == (

@@ -1,4 +1,6 @@
-"""The indexer against the MeasurementRegistry on ape's embedded chain: follow, rebuild, verify."""
+"""The indexer against the MeasurementRegistry on ape's embedded chain: follow, rebuild, verify, reorgs."""
+
+import logging
 
 import pytest
 
@@ -13,16 +15,17 @@ def client(registry, sbt, relayer):
 
 @pytest.fixture
 def anchor(admit, end_of, client):
-    """``anchor(epochs)``: two devices each anchor one batch per epoch; returns the accepted digests."""
+    """``anchor(epochs, power=2_000_000)``: two devices each anchor one batch per epoch, its readings at
+    ``power`` [mW]; returns the accepted digests."""
     devices = []
 
-    def run(epochs):
+    def run(epochs, power=2_000_000):
         if not devices:
             devices.extend([admit(1), admit(2)])
         digests = []
         for epoch in epochs:
             end_of(epoch)
-            result = client.submit_many([_parse_batch(d.sign(epoch)) for d in devices])
+            result = client.submit_many([_parse_batch(d.sign(epoch, d.readings(epoch, power=power))) for d in devices])
             assert not result.skipped
             digests += ["0x" + bytes(h).hex() for h in result.accepted]
         return digests
@@ -140,3 +143,241 @@ def test_rebuild__after_tampering__faithful_again(anchor, registry, mem_store):
 
 def test_verify__never_followed__reports_nothing_but_local_checks(registry, mem_store):
     assert indexer.verify(registry, mem_store) == []
+
+
+# ----------------------------------------------------------------- reorgs
+
+
+def _mark(chain, devices):
+    """A point to come back to: the chain's snapshot and each device's signing state."""
+    return chain.snapshot(), [(d.seq, d.prev, d.total) for d in devices]
+
+
+def _back(chain, devices, mark):
+    """Return the chain and the devices to ``mark``: the blocks after it leave the chain."""
+    snapshot, states = mark
+    chain.restore(snapshot)
+    for device, (seq, prev, total) in zip(devices, states):
+        device.seq, device.prev, device.total = seq, prev, total
+
+
+def _dump(conn):
+    """Every row the index holds, table by table, in a fixed order."""
+    return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            for table in (*store.INDEX_TABLES, "meta")}
+
+
+def _blocks_of(rows):
+    return {r.batch_hash: r.block_number for r in rows}
+
+
+def test_follow__reorg_at_the_same_heights__rolls_back_and_reads_the_new_blocks(
+        anchor, registry, mem_store, chain, tmp_path, caplog):
+    kept = anchor([0])
+    indexer.follow(registry, mem_store)
+    mark = _mark(chain, anchor.devices)
+    marked = chain.blocks.height
+    orphaned = anchor([1, 2])
+    on_chain = _blocks_of(indexer.get_batches(registry, 0, chain.blocks.height))
+    first_orphaned = min(on_chain[h] for h in orphaned)
+    assert indexer.follow(registry, mem_store) == 4
+    tip = chain.blocks.height
+    _back(chain, anchor.devices, mark)
+    replacing = anchor([1, 2], power=1_500_000)  # other batches, so other blocks at the same heights
+    assert chain.blocks.height == tip and not set(replacing) & set(orphaned)
+
+    with caplog.at_level(logging.WARNING, logger=indexer.__name__):
+        assert indexer.follow(registry, mem_store) == 4
+    (message,) = [r.getMessage() for r in caplog.records if r.name == indexer.__name__]
+    fork = int(message.split("reorg after block ")[1].split(":")[0])
+    assert marked <= fork < first_orphaned
+    assert message == (f"indexer: reorg after block {fork}: rolled back blocks {fork + 1} to {tip} (4 batches); "
+                       "reading them again")
+
+    stored = {r.batch_hash for r in store.read_batches(mem_store)}
+    assert stored == set(kept + replacing)
+    assert not stored & set(orphaned)
+    assert indexer.verify(registry, mem_store) == []
+    fresh = store.open_store(tmp_path / "fresh.sqlite")
+    indexer.follow(registry, fresh)
+    assert _dump(mem_store) == _dump(fresh)  # batches, readings, epochs' N and energy, devices, block hashes
+    fresh.close()
+
+
+def test_reconcile__shorter_branch__rolls_back_to_the_fork_point(anchor, registry, mem_store, chain, tmp_path):
+    kept = anchor([0])
+    indexer.follow(registry, mem_store)
+    mark = _mark(chain, anchor.devices)
+    marked = chain.blocks.height
+    orphaned = anchor([1, 2])
+    indexer.follow(registry, mem_store)
+    tip = chain.blocks.height
+    _back(chain, anchor.devices, mark)
+    replacing = anchor([1], power=1_500_000)
+    assert chain.blocks.height < tip  # the indexed tip is not on the chain at all
+
+    rollback = indexer.reconcile(registry, mem_store)
+    assert rollback.last_block == tip
+    assert marked <= rollback.fork_block < chain.blocks.height
+    assert set(rollback.batches) == set(orphaned)
+    recorded = dict(store.read_blocks(mem_store))
+    assert max(recorded) == rollback.fork_block == int(store.read_meta(mem_store, indexer.KEY_LAST_BLOCK))
+    assert recorded[rollback.fork_block] == indexer.get_block_hash(registry, rollback.fork_block)
+    assert {r.batch_hash for r in store.read_batches(mem_store)} == set(kept)
+    assert indexer.verify(registry, mem_store) == []  # to the fork point, the store is the chain's
+
+    assert indexer.follow(registry, mem_store) == 2
+    assert {r.batch_hash for r in store.read_batches(mem_store)} == set(kept + replacing)
+    assert indexer.verify(registry, mem_store) == []
+    fresh = store.open_store(tmp_path / "fresh.sqlite")
+    indexer.follow(registry, fresh)
+    assert _dump(mem_store) == _dump(fresh)
+    fresh.close()
+
+
+def _row(device, seq, epoch, ks, block, total, power=1_200):
+    """A batch of readings ``ks`` (5 minutes apart) of an hour-long epoch, totals continuing from ``total`` [mWh]."""
+    readings = tuple((1_700_000_000 + 3_600 * epoch + 300 * k + 1, power, total + power * 300 // 3_600 * (i + 1))
+                     for i, k in enumerate(ks))
+    return store.BatchRow(
+        batch_hash="0x" + f"{block:04x}{seq:060x}", device=device, token_id=int(device[-1]), epoch=epoch, seq=seq,
+        prev_batch="0x" + "00" * 32, pow_nonce=2**200, signature="0x" + "11" * 65, block_number=block,
+        tx_hash="0x" + f"{block:064x}", log_index=seq, readings=readings,
+    )
+
+
+def test_delete_after_block__fork_inside_an_epoch__as_if_the_orphans_never_came(mem_store, tmp_path):
+    # the registry takes one batch per device and epoch, but the store books any number: a fork
+    # between two batches of one epoch leaves that epoch counted from the readings before the fork
+    a, b = "0x" + "0a" * 19 + "01", "0x" + "0b" * 19 + "02"
+    kept = [_row(a, 0, 0, range(12), 10, 0), _row(a, 1, 1, range(6), 11, 1_200), _row(b, 0, 0, range(12), 11, 0)]
+    orphans = [_row(a, 2, 1, range(6, 12), 12, 1_800), _row(b, 1, 2, range(12), 13, 1_200)]
+    replacing = [_row(a, 2, 1, range(6, 12), 14, 1_800, power=600)]
+    for number, rows in ((10, kept[:1]), (11, kept[1:]), (12, orphans[:1]), (13, orphans[1:])):
+        store.write_batches(mem_store, rows, meta={"indexer.last_block": number}, blocks={number: f"0x{number:x}"})
+
+    removed = store.delete_after_block(mem_store, 11, meta={"indexer.last_block": 11})
+    assert removed == [orphans[0].batch_hash, orphans[1].batch_hash]
+    only_kept = store.open_store(tmp_path / "kept.sqlite")
+    store.write_batches(only_kept, kept[:1], blocks={10: "0xa"})
+    store.write_batches(only_kept, kept[1:], meta={"indexer.last_block": 11}, blocks={11: "0xb"})
+    assert _dump(mem_store) == _dump(only_kept)
+    epoch_1 = store.read_epoch_counts(mem_store, 1, 3)
+    assert (epoch_1.n.tolist(), epoch_1.energy_mwh.tolist()) == ([6], [1_800 - 1_200])  # from epoch 0's last total
+
+    store.write_batches(mem_store, replacing, meta={"indexer.last_block": 14}, blocks={14: "0xe"})
+    store.write_batches(only_kept, replacing, meta={"indexer.last_block": 14}, blocks={14: "0xe"})
+    assert _dump(mem_store) == _dump(only_kept)
+    assert store.read_epoch_counts(mem_store, 1, 2).energy_mwh.tolist() == [1_800 - 1_200 + 6 * 50]
+    only_kept.close()
+
+
+def test_follow__reorg_deeper_than_the_window__one_line_error_and_store_untouched(anchor, registry, mem_store, chain):
+    anchor([0])
+    mark = _mark(chain, anchor.devices)
+    anchor([1, 2])
+    indexer.follow(registry, mem_store, window=2)
+    tip = chain.blocks.height
+    assert [n for n, _ in store.read_blocks(mem_store)] == [tip, tip - 1]
+    before = _dump(mem_store)
+    _back(chain, anchor.devices, mark)
+    anchor([1, 2], power=1_500_000)
+
+    expected = (f"indexer: the chain reorganised below block {tip - 1}: none of the 2 block hashes the store keeps "
+                f"(blocks {tip - 1} to {tip}) is on the chain any more; rebuild the store")
+    with pytest.raises(indexer.ReorgError) as refused:
+        indexer.follow(registry, mem_store, window=2)
+    assert str(refused.value) == expected
+    assert isinstance(refused.value, ValueError)  # the oracle turns a ValueError of follow into one line
+    assert _dump(mem_store) == before
+    assert indexer.rebuild(registry, mem_store) == 6
+    assert indexer.verify(registry, mem_store) == []
+
+
+def test_follow__no_reorg__nothing_rolled_back_and_the_newest_hashes_kept(anchor, registry, mem_store, chain, caplog):
+    anchor([0])
+    with caplog.at_level(logging.WARNING, logger=indexer.__name__):
+        indexer.follow(registry, mem_store, window=4)
+        assert indexer.reconcile(registry, mem_store) is None
+        anchor([1])
+        assert indexer.follow(registry, mem_store, window=4) == 2
+        assert indexer.reconcile(registry, mem_store) is None
+    assert [r for r in caplog.records if r.name == indexer.__name__] == []
+    head = chain.blocks.height
+    assert store.read_blocks(mem_store) == [(n, "0x" + bytes(chain.blocks[n].hash).hex())
+                                            for n in range(head, head - 4, -1)]
+    assert store.read_batch_count(mem_store) == 4
+    assert indexer.verify(registry, mem_store) == []
+
+
+def test_follow__store_of_schema_2__gains_the_blocks_table_and_follows_on(anchor, registry, tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = store.open_store(path)
+    anchor([0])
+    indexer.follow(registry, conn)
+    conn.execute("DROP TABLE blocks")
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.close()
+    conn = store.open_store(path)
+    assert store.read_meta(conn, "schema_version") == str(store.SCHEMA_VERSION) == "3"
+    assert store.read_blocks(conn) == [] and indexer.reconcile(registry, conn) is None
+    anchor([1])
+    assert indexer.follow(registry, conn) == 2
+    assert store.read_blocks(conn)[0][0] == registry.chain_manager.blocks.height
+    assert indexer.verify(registry, conn) == []
+    conn.close()
+
+
+def test_read_unchanged__a_log_from_another_block_or_a_missing_block__false():
+    hashes = {7: "0x" + "aa" * 32, 8: "0x" + "bb" * 32}
+    assert indexer.read_unchanged([(7, "0x" + "aa" * 32), (3, "0x" + "cc" * 32)], hashes)
+    assert not indexer.read_unchanged([(8, "0x" + "cc" * 32)], hashes)
+    assert not indexer.read_unchanged([], {**hashes, 9: None})
+
+
+def test_find_fork__newest_recorded_block_still_on_the_chain():
+    recorded = [(5, "0xe"), (4, "0xd"), (3, "0xc"), (2, "0xb")]
+    chain = {5: "0xE", 4: "0xD", 3: "0xc", 2: "0xb"}
+    asked = []
+
+    def chain_hash(number):
+        asked.append(number)
+        return chain.get(number)
+
+    assert indexer.find_fork(recorded, chain_hash) == 3
+    assert asked == [5, 4, 3]  # walks back from the newest, and stops at the first match
+    assert indexer.find_fork(recorded, {}.get) is None
+
+
+@pytest.fixture
+def anvil(chain):
+    """The Anvil provider; the test is skipped on the embedded chain, which has no ``anvil_reorg``."""
+    if chain.provider.name != "foundry":
+        pytest.skip("needs Anvil's anvil_reorg: run with --network ethereum:local:foundry (make test-anvil)")
+    return chain.provider
+
+
+def test_follow__anvil_reorg__rolls_back_and_the_store_is_the_chain_again(
+        anvil, anchor, registry, mem_store, chain, tmp_path, caplog):
+    kept = anchor([0])
+    indexer.follow(registry, mem_store)
+    marked = chain.blocks.height
+    orphaned = anchor([1])
+    assert indexer.follow(registry, mem_store) == 2
+    tip = chain.blocks.height
+    anvil.make_request("anvil_reorg", [tip - marked, []])  # the blocks after `marked` replaced by empty ones
+    assert chain.blocks.height == tip
+    assert indexer.get_batches(registry, marked + 1, tip) == []
+
+    with caplog.at_level(logging.WARNING, logger=indexer.__name__):
+        assert indexer.follow(registry, mem_store) == 0
+    assert [r.getMessage() for r in caplog.records if r.name == indexer.__name__] == [
+        f"indexer: reorg after block {marked}: rolled back blocks {marked + 1} to {tip} (2 batches); "
+        "reading them again"]
+    stored = {r.batch_hash for r in store.read_batches(mem_store)}
+    assert stored == set(kept) and not stored & set(orphaned)
+    assert indexer.verify(registry, mem_store) == []
+    fresh = store.open_store(tmp_path / "fresh.sqlite")
+    indexer.follow(registry, fresh)
+    assert _dump(mem_store) == _dump(fresh)
+    fresh.close()
