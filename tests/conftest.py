@@ -4,9 +4,11 @@ import pytest
 from eth_account import Account
 
 from offchain.governance import DEFAULT_DAO_PARAMS
+from testbed.embedded import look_up_transactions_by_hash
 from testbed.localchain import pass_proposal as _pass_proposal
 
 Account.enable_unaudited_hdwallet_features()
+look_up_transactions_by_hash()  # receipts and event reads on the embedded chain without a walk over every block
 
 
 # Every actor once: one test account each, the same in every folder.
