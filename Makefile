@@ -32,8 +32,11 @@ node_modules/.installed: package.json package-lock.json
 demo: env
 	ape run demo
 
+# The suite runs on every core (pytest-xdist; a test file stays on one worker, so its module
+# fixtures are built once); the contracts are compiled first, once, not by each worker.
 test: env
-	ape test
+	ape compile
+	ape test -n auto --dist loadfile
 
 lint: env
 	ruff check .
