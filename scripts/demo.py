@@ -18,8 +18,8 @@ from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
+from testbed import embedded
 from testbed.demo import run_demo
-from testbed.embedded import look_up_transactions_by_hash
 
 from ._system import record_path, write_record
 
@@ -35,7 +35,7 @@ def cli(miners, days, report_dir):
     if not networks.provider.network.is_local:
         raise click.ClickException("the demo moves the chain's clock: run it on a local network")
     logger.set_level("WARNING")  # the story, not every confirmation
-    look_up_transactions_by_hash()  # the embedded chain's event reads; other chains do not use it
+    embedded.install()  # the embedded chain's event reads and calls; other chains do not use it
     workdir = Path(project.path) / "var" / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)

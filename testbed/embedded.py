@@ -1,19 +1,27 @@
-"""The embedded test chain (ape's eth-tester provider) finding a transaction by its hash in one lookup.
+"""The embedded test chain (ape's eth-tester provider) without two costs that grow with its use.
 
-eth-tester finds a transaction by walking back from the head, one decoded block at a time (its
-own comment: "the chain should be able to look these up directly by hash"). A receipt then
-costs a block per block mined since, and ``eth_getLogs`` reads a receipt for every transaction
-in its range: reading events over the whole chain grew with the square of its length (the index
-check of a four-miner demo day spent 62 % of the demo's time there). py-evm keeps the canonical
-chain's hash → (block number, index) lookup; this reads it, and checks the answer against the
-canonical block, so a transaction left behind by a snapshot revert is not found, as before.
+Transactions by hash: eth-tester finds a transaction by walking back from the head, one
+decoded block at a time (its own comment: "the chain should be able to look these up directly
+by hash"). A receipt then costs a block per block mined since, and ``eth_getLogs`` reads a
+receipt for every transaction in its range: reading events over the whole chain grew with the
+square of its length (the index check of a four-miner demo day spent 62 % of the demo's time
+there). py-evm keeps the canonical chain's hash → (block number, index) lookup;
+:func:`get_transaction_by_hash` reads it, and checks the answer against the canonical block, so
+a transaction left behind by a snapshot revert is not found, as before.
+
+Accounts: web3 fills a call's missing ``from`` by asking for the node's accounts (up to three
+times), and eth-tester derives and checksums every account's address at each ask: a third of
+the time of a view call. :func:`get_accounts` keeps the answer until an account is added.
 """
 
 from eth.exceptions import HeaderNotFound
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
+from eth_tester import EthereumTester
 from eth_tester.backends.pyevm import main as pyevm_backend
 from eth_tester.exceptions import TransactionNotFound
 from eth_utils import encode_hex
+
+_derive_accounts = EthereumTester.get_accounts
 
 
 def get_transaction_by_hash(chain, transaction_hash):
@@ -23,7 +31,7 @@ def get_transaction_by_hash(chain, transaction_hash):
         if transaction.hash == transaction_hash:
             return pending, transaction, index
     try:
-        number, index = chain.chaindb.get_transaction_index(transaction_hash)
+        number, index = chain.chaindb.get_transaction_index(bytes(transaction_hash))  # its key is made from bytes
         if number <= chain.get_canonical_head().block_number:
             block = chain.get_canonical_block_by_number(number)
             if index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
@@ -33,6 +41,18 @@ def get_transaction_by_hash(chain, transaction_hash):
     raise TransactionNotFound(f"No transaction found for transaction hash: {encode_hex(transaction_hash)}")
 
 
-def look_up_transactions_by_hash():
-    """Make eth-tester's py-evm backend use :func:`get_transaction_by_hash` (idempotent)."""
+def get_accounts(tester):
+    """The tester's checksummed accounts, derived again only when its backend's keys change."""
+    keys = getattr(tester.backend, "account_keys", None)
+    if keys is None:  # a backend that keeps its keys otherwise: no cache
+        return _derive_accounts(tester)
+    cached = tester.__dict__.get("_accounts_of_keys")
+    if cached is None or cached[0] is not keys:  # add_account replaces the keys tuple
+        cached = tester.__dict__["_accounts_of_keys"] = (keys, _derive_accounts(tester))
+    return cached[1]
+
+
+def install():
+    """Make eth-tester use :func:`get_transaction_by_hash` and :func:`get_accounts` (idempotent)."""
     pyevm_backend._get_transaction_by_hash = get_transaction_by_hash
+    EthereumTester.get_accounts = get_accounts

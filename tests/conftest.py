@@ -4,11 +4,11 @@ import pytest
 from eth_account import Account
 
 from offchain.governance import DEFAULT_DAO_PARAMS
-from testbed.embedded import look_up_transactions_by_hash
+from testbed import embedded
 from testbed.localchain import pass_proposal as _pass_proposal
 
 Account.enable_unaudited_hdwallet_features()
-look_up_transactions_by_hash()  # receipts and event reads on the embedded chain without a walk over every block
+embedded.install()  # the embedded chain without its walk over every block per receipt, nor its accounts per call
 
 
 # Every actor once: one test account each, the same in every folder.
