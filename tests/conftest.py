@@ -1,6 +1,9 @@
 """Actors and deployed system shared by every contract test."""
 
+import os
+
 import pytest
+from ape.logging import logger
 from eth_account import Account
 
 from offchain.governance import DEFAULT_DAO_PARAMS
@@ -8,6 +11,8 @@ from testbed import embedded
 from testbed.localchain import pass_proposal as _pass_proposal
 
 Account.enable_unaudited_hdwallet_features()
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `ape test` sets WARNING in its own process; `-n` workers start at INFO,
+    logger.set_level("WARNING")  # whose confirmations would land in the output of the commands under test
 embedded.install()  # the embedded chain without its walk over every block per receipt, nor its accounts per call
 
 

@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -101,8 +102,9 @@ def test_follow__watch__keeps_following_until_ctrl_c(fed, chain, tmp_path, as_js
         finally:
             conn.close()
 
-    result, _ = run_until_ctrl_c(index.cli, "follow", "--store", path, "--watch", 0.05, *["--json"] * as_json,
-                                 up=indexed)
+    # up once the first round has stored its block; Ctrl-C a second later, inside the round's 5 s wait
+    result, _ = run_until_ctrl_c(index.cli, "follow", "--store", path, "--watch", 5, *["--json"] * as_json,
+                                 up=indexed, then=lambda: time.sleep(1))
     assert result.exit_code == 0, result.output + result.stderr
     head, lines = chain.blocks.height, result.stdout.splitlines()
     if as_json:
