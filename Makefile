@@ -41,8 +41,9 @@ test: env
 lint: env
 	ruff check .
 
-# The contract tests again, on Anvil (a real JSON-RPC node); of the market, the pool's and the
-# storage nodes' and payment desk's unit tests (their stateful property tests run above); the
+# The contract tests again, on Anvil (a real JSON-RPC node), but the rewards' and the DAO's state
+# machines; of the market, the pool's and the storage nodes' and payment desk's unit tests (every
+# stateful property test runs above, on the embedded chain); the
 # indexer's, with a real reorg (anvil_reorg, skipped on the embedded chain), in a run of its own
 # (its folder's `conftest` would shadow the storage tests' in one run). Late in a long run ape sometimes
 # fails to read an Anvil revert ("did not revert" with a decode error) or a receipt; such a
@@ -54,7 +55,8 @@ test-anvil: env
 	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards tests/market/test_pool.py \
 		tests/storage/test_storage_node.py tests/storage/test_payment_desk.py --network ethereum:local:foundry \
 		--reruns 2 --only-rerun "did not revert" --only-rerun TimeExhausted --only-rerun TransactionNotFound \
-		--deselect tests/rewards/test_reward_distributor.py::test_constructor__sbt_not_the_keys__reverts
+		--deselect tests/rewards/test_reward_distributor.py::test_constructor__sbt_not_the_keys__reverts \
+		--ignore tests/rewards/test_rewards_stateful.py --ignore tests/contracts/test_dao_stateful.py
 	PATH="$(ANVIL_BIN):$$PATH" ape test tests/offchain/test_indexer.py --network ethereum:local:foundry
 
 # Gas and speed, each against a baseline measured in the same run (docs/benchmarks.md).
