@@ -189,8 +189,10 @@ _req_when: HashMap[uint256, uint256]
 _req_energy: HashMap[uint256, uint256]
 _req_paid: HashMap[uint256, uint256]
 _req_reason: HashMap[uint256, String[MAX_REASON]]
-# The pool's cumulative price when the request was filed: the start of the
-# request's suggested TWAP (0: none, the pool had no price history yet).
+# The pool's cumulative price when the request was filed, plus one: the start
+# of the request's suggested TWAP (0: none, the pool was empty at filing). The
+# one keeps a pool seeded in the filing's own second (cumulative still 0) apart
+# from an empty one.
 _req_cumulative: HashMap[uint256, uint256]
 request_count: public(uint256)
 request_deliveries: HashMap[uint256, DynArray[uint256, MAX_KEYS]]
@@ -283,9 +285,8 @@ def request_payment(
     self._req_when[request_id] = period_start | (period_end << 64) | (block.timestamp << 128)
     self._req_energy[request_id] = sent | (received << 128)
     self.request_deliveries[request_id] = deliveries
-    cumulative: uint256 = (staticcall IPool(POOL).cumulative_prices())[0]
-    if cumulative != 0:
-        self._req_cumulative[request_id] = cumulative
+    if staticcall IPool(POOL).spot_price() != 0:
+        self._req_cumulative[request_id] = (staticcall IPool(POOL).cumulative_prices())[0] + 1
     log PaymentRequested(
         request_id=request_id, token_id=token_id, miner=msg.sender, period_start=period_start,
         period_end=period_end, sent_mwh=sent, received_mwh=received, deliveries=len(deliveries),
@@ -548,7 +549,7 @@ def _miner(token_id: uint256) -> MinerRecord:
 def _twap_since_filing(request_id: uint256, filed: uint256) -> uint256:
     """
     @dev The pool's time-weighted price from the request's filing to now, or
-         0 when the pool had no price history at filing (the cumulative
+         0 when the pool was empty at filing (the cumulative
          price grows only while the pool holds liquidity, so a window that
          started before would count the empty time at price 0) or less than
          TWAP_WINDOW passed.
@@ -557,7 +558,7 @@ def _twap_since_filing(request_id: uint256, filed: uint256) -> uint256:
     if start == 0 or block.timestamp < filed + TWAP_WINDOW:
         return 0
     cumulative: uint256 = (staticcall IPool(POOL).cumulative_prices())[0]
-    return (cumulative - start) // (block.timestamp - filed)
+    return (cumulative - (start - 1)) // (block.timestamp - filed)
 
 
 @internal
