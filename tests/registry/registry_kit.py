@@ -1,4 +1,4 @@
-"""Signed batches for the registry tests and the gas bench.
+"""Signed batches for the registry tests and the gas bench, and a fleet of devices signing hour after hour.
 
 Builds, proves (PoW) and signs a device batch as a device would, with the off-chain
 encoder (`offchain.protocol.batch`) while searching a nonce and eth-account's ``encode_typed_data``
@@ -20,6 +20,7 @@ from offchain.protocol.batch import (
 from offchain.protocol.batch import (
     ZERO_HASH as ZERO32,
 )
+from offchain.protocol.enroll import send_application
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -104,3 +105,61 @@ def hour_readings(start, first_total, power_mw=3_000_000, count=12, step=300):
         total += power_mw * step // EPOCH_SECONDS
         readings.append(pack_reading(ts, power_mw, total))
     return readings, total
+
+
+class Fleet:
+    """Devices of one scenario on one contract, with their chain of batches."""
+
+    def __init__(self, contract, keys, chain, genesis):
+        self.contract = contract
+        self.keys = keys
+        self.chain = chain
+        self.genesis = genesis
+        self.seq = {k: 0 for k in keys}
+        self.prev = {k: ZERO32 for k in keys}
+        self.total = {k: 0 for k in keys}
+
+    def batches(self, e):
+        out = []
+        for k in self.keys:
+            readings, last = hour_readings(self.genesis + EPOCH_SECONDS * e, self.total[k])
+            b, digest = make_batch(
+                k,
+                e,
+                self.seq[k],
+                readings,
+                chain_id=self.chain.chain_id,
+                registry=self.contract.address,
+                target=POW_TARGET,
+                prev=self.prev[k],
+            )
+            out.append(b)
+            self.seq[k] += 1
+            self.prev[k] = digest
+            self.total[k] = last
+        return out
+
+    def submit(self, e, single, sender):
+        batches = self.batches(e)
+        if single:
+            tx = self.contract.submit(batches[0], sender=sender, gas=2_000_000)
+        else:
+            tx = self.contract.submit_many(batches, sender=sender, gas=29_000_000)
+        assert len(tx.decode_logs(self.contract.BatchAccepted)) == len(batches)
+        self.fixed = fixed_gas(self.chain, tx) / len(batches)
+        return tx.gas_used / len(batches)
+
+
+def fixed_gas(chain, tx):
+    """Gas the public shape fixes: the transaction's calldata and its logs' bytes and topics."""
+    data = bytes(chain.provider.web3.eth.get_transaction(tx.txn_hash)["input"])
+    zeros = data.count(0)
+    calldata = 4 * zeros + 16 * (len(data) - zeros)
+    logs = sum(375 + 375 * len(log["topics"]) + 8 * len(bytes(log["data"])) for log in tx.logs)
+    return calldata + logs
+
+
+def admit_all(chain, sbt, dao, miner, keys, genesis):
+    for k in keys:  # enrolled at genesis: the first batch continues from there
+        send_application(chain, sbt, miner, k, CAPACITY_W, 48_000_000, 11_000_000, "ipfs://bench", start_time=genesis)
+        sbt.approve_application(sbt.application_count(), sender=dao)
