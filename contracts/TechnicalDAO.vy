@@ -300,8 +300,8 @@ def cancel(proposal_id: uint256):
     @notice The proposer withdraws a proposal before voting ends.
     @param proposal_id The proposal.
     """
-    assert self.proposals[proposal_id].proposer == msg.sender, "dao: not the proposer"
     state: uint8 = self._state(proposal_id)
+    assert self.proposals[proposal_id].proposer == msg.sender, "dao: not the proposer"
     assert state == PENDING or state == ACTIVE, "dao: too late to cancel"
     self.proposals[proposal_id].canceled = True
     log ProposalCanceled(proposal_id=proposal_id)

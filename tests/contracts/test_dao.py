@@ -257,6 +257,12 @@ def test_cancel__not_proposer__reverts(dao, dao_members, propose):
         dao.cancel(pid, sender=dao_members[1])
 
 
+def test_cancel__unknown_proposal__reverts(dao, dao_members, propose):
+    pid = propose()
+    with ape.reverts("dao: unknown proposal"):
+        dao.cancel(pid + 1, sender=dao_members[0])
+
+
 def test_cancel__after_voting__reverts(dao, dao_members, succeeded):
     pid = succeeded()
     with ape.reverts("dao: too late to cancel"):

@@ -485,7 +485,9 @@ def test_dao__random_ballots__only_documented_transitions(project, chain, accoun
         def cancel_it(self, pid, sender):
             p = self.props.get(pid)
             send = lambda: dao.cancel(pid, sender=sender)  # noqa: E731
-            if p is None or sender.address != p.proposer:
+            if p is None:
+                return self.refused("dao: unknown proposal", send, pid)
+            if sender.address != p.proposer:
                 return self.refused("dao: not the proposer", send, pid)
             if model_state(p, self.now()) not in ("Pending", "Active"):
                 return self.refused("dao: too late to cancel", send, pid)
