@@ -59,11 +59,16 @@ def send_tx(method, *args, sender):
 
 
 def get_epoch_view(c, epoch):
-    """Read one epoch's progress from the chain (:class:`EpochView`)."""
+    """Read one epoch's progress from the chain (:class:`EpochView`).
+
+    Only what can be non-zero is read (each read is a call): before the commit every key field
+    is zero, and a reveal overwrites the public key, after which the reveal delay is moot."""
     head = c.keys.chain_manager.blocks.head
     genesis, grace = int(c.registry.genesis()), int(c.registry.grace_period())
-    pk = c.keys.public_key(epoch)
-    revealed = bool(c.keys.revealed(epoch))
+    committed_block = int(c.keys.committed_block(epoch))
+    revealed = committed_block != 0 and bool(c.keys.revealed(epoch))  # a reveal needs the commit
+    waiting = committed_block != 0 and not revealed
+    pk = c.keys.public_key(epoch) if waiting else (0, 0)
     settled = get_settlement(c.rewards, epoch)
     return EpochView(
         epoch=epoch,
@@ -71,8 +76,8 @@ def get_epoch_view(c, epoch):
         now=int(head.timestamp),
         window_end=genesis + EPOCH_SECONDS * (epoch + 1) + grace,
         deadline=int(c.rewards.deadline(epoch)),
-        committed_block=int(c.keys.committed_block(epoch)),
-        reveal_delay=int(c.keys.epoch_params(epoch)[0]),
+        committed_block=committed_block,
+        reveal_delay=int(c.keys.epoch_params(epoch)[0]) if waiting else 0,
         public_key=(int(pk[0]), int(pk[1])),
         revealed=revealed,
         secret=int(c.keys.secret(epoch)) if revealed else 0,

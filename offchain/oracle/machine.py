@@ -22,7 +22,7 @@ class EpochView(NamedTuple):
     window_end: int  # [s] epoch end + grace period: a commit is possible from then on
     deadline: int  # [s] posting is possible until then; sweeping from then on
     committed_block: int  # H, 0 before the commit
-    reveal_delay: int  # [blocks] B fixed by the commit, 0 before
+    reveal_delay: int  # [blocks] B fixed by the commit, 0 before it and once revealed (no longer needed)
     public_key: tuple  # (x, y) committed, (0, 0) before the commit and after the reveal
     revealed: bool
     secret: int  # SK_e once revealed, else 0
