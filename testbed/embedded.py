@@ -11,7 +11,9 @@ a transaction left behind by a snapshot revert is not found, as before.
 
 Accounts: web3 fills a call's missing ``from`` by asking for the node's accounts (up to three
 times), and eth-tester derives and checksums every account's address at each ask: a third of
-the time of a view call. :func:`get_accounts` keeps the answer until an account is added.
+the time of a view call. :func:`get_accounts` keeps the answer until an account is added, and
+:func:`guess_from` takes the first from the tester directly (web3's request for the list, its
+formatters checksumming every address again, was a tenth of a four-miner demo's time).
 """
 
 from eth.exceptions import HeaderNotFound
@@ -20,8 +22,10 @@ from eth_tester import EthereumTester
 from eth_tester.backends.pyevm import main as pyevm_backend
 from eth_tester.exceptions import TransactionNotFound
 from eth_utils import encode_hex
+from web3.providers.eth_tester import middleware as tester_middleware
 
 _derive_accounts = EthereumTester.get_accounts
+_web3_guess_from = tester_middleware.guess_from
 
 
 def get_transaction_by_hash(chain, transaction_hash):
@@ -52,7 +56,18 @@ def get_accounts(tester):
     return cached[1]
 
 
+def guess_from(w3, transaction):
+    """web3's default ``from`` of a call: the tester's first account, asked of the tester itself."""
+    tester = getattr(w3.provider, "ethereum_tester", None)
+    if tester is None:  # not an eth-tester provider: web3's own way
+        return _web3_guess_from(w3, transaction)
+    accounts = tester.get_accounts()
+    return accounts[0] if accounts else None
+
+
 def install():
-    """Make eth-tester use :func:`get_transaction_by_hash` and :func:`get_accounts` (idempotent)."""
+    """Make eth-tester use :func:`get_transaction_by_hash` and :func:`get_accounts`, and web3 :func:`guess_from`
+    (idempotent)."""
     pyevm_backend._get_transaction_by_hash = get_transaction_by_hash
     EthereumTester.get_accounts = get_accounts
+    tester_middleware.guess_from = guess_from

@@ -7,6 +7,7 @@ from eth_tester import EthereumTester
 from eth_tester.backends.pyevm import main as pyevm_backend
 from eth_tester.exceptions import TransactionNotFound
 from hexbytes import HexBytes
+from web3.providers.eth_tester import middleware as tester_middleware
 
 from testbed import embedded
 
@@ -41,6 +42,8 @@ def _walk(chain, transaction_hash):
 
 def test_install__the_backend_uses_the_lookup():
     assert pyevm_backend._get_transaction_by_hash is embedded.get_transaction_by_hash
+    assert EthereumTester.get_accounts is embedded.get_accounts
+    assert tester_middleware.guess_from is embedded.guess_from
 
 
 def test_get_transaction_by_hash__across_a_snapshot_revert__as_the_walk(chain, backend, accounts):
@@ -73,3 +76,9 @@ def test_get_accounts__the_chains_accounts_cached_until_one_is_added(chain):
     tester.add_account("0x" + "42" * 32)
     grown = tester.get_accounts()
     assert grown == embedded._derive_accounts(tester) and len(grown) == len(first) + 1
+
+
+def test_guess_from__the_first_account_as_web3_asks_it(chain):
+    w3 = chain.provider.web3
+    assert embedded.guess_from(w3, {}) == embedded._web3_guess_from(w3, {}) == w3.eth.accounts[0]
+    assert embedded.guess_from(type("W3", (), {"provider": object(), "eth": w3.eth})(), {}) == w3.eth.accounts[0]
