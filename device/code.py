@@ -73,7 +73,7 @@ def main():
         print("wifi:", exc)
     synced_at = time.monotonic() if sync_clock(pool) else None
     net = HttpNet(session, settings["GATEWAY_URL"]) if session and settings["GATEWAY_URL"] else None
-    miner = Miner(sensor, key, time.time, store, net, settings, log=print)
+    miner = Miner(sensor, key, time.time, store, net, settings, log=print, monotonic=time.monotonic)
     print("miner", miner.status())
     enrolled_at = None
     while True:

@@ -11,7 +11,13 @@ of JSON, ``{"error": "..."}``. Accepted batches are queued in the store (status
 each one's outcome (``accepted`` with its transaction, ``skipped`` with the registry's
 reason, or ``failed`` after repeated reverts).
 
-Routes: ``POST /batches``, ``GET /batches/<digest>``, ``GET /health``.
+A batch may carry the device's health report (``health``: its counters and uptime, signed by
+the device key for that batch; docs/protocol.md). It is optional, checked like the batch (a
+malformed one refuses the request, 400; one not signed by the device, 403) and kept, the
+latest per device with the one before it, in the same transaction as the queue.
+
+Routes: ``POST /batches``, ``GET /batches/<digest>``, ``GET /health``, ``GET /devices``,
+``GET /devices/<address>``.
 
 The chain is reached through a *registry client* (:class:`ApeRegistry` on a live ape
 provider, or any object with the same methods), so tests inject their own.
@@ -28,7 +34,7 @@ from typing import NamedTuple
 from aiohttp import web
 from eth_utils import to_checksum_address
 
-from greenminer.protocol import EPOCH_SECONDS, MAX_BPS, MAX_READINGS, UINT64_MAX, UINT128_MAX
+from greenminer.protocol import COUNTERS, EPOCH_SECONDS, HEALTH_FIELDS, MAX_BPS, MAX_READINGS, UINT64_MAX, UINT128_MAX
 from offchain.index import store
 from offchain.protocol.batch import (
     UINT256_MAX,
@@ -42,6 +48,7 @@ from offchain.protocol.batch import (
     split_signature,
     unpack_reading,
 )
+from offchain.protocol.health import health_hash
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,10 @@ MAX_ATTEMPTS = 3  # reverted submissions before a batch is marked failed
 MAX_BODY = 256 * 1024  # bytes
 DEFAULT_PORT = 8787
 FIELDS = ("device", "epoch", "seq", "readings", "prev_batch", "pow_nonce", "signature")
+HEALTH = "health"  # the optional field of a posted batch that holds its health report
+HEALTH_KEYS = HEALTH_FIELDS + ("signature",)
+# counters that grow when something went wrong (batches_built and batches_accepted grow by themselves)
+FAULTS = tuple(name for name in COUNTERS if name not in ("batches_built", "batches_accepted"))
 
 _HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
 
@@ -64,6 +75,16 @@ class Refusal(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class Health(NamedTuple):
+    """A device's health report as posted: ``{name: int}`` for ``HEALTH_FIELDS`` and its signature."""
+
+    values: dict
+    signature: bytes  # 65 bytes r ‖ s ‖ v, EIP-191 over the values and the batch's digest
+
+    def to_json(self):
+        return {**self.values, "signature": "0x" + bytes(self.signature).hex()}
 
 
 class Submission(NamedTuple):
@@ -108,6 +129,18 @@ def _parse_device(value, field="device"):
     return checksummed
 
 
+def _check_fields(obj, fields, what, where):
+    """Refuse ``obj`` (named ``what``) unless it is an object with exactly ``fields``, each named ``where`` + field."""
+    if not isinstance(obj, dict):
+        raise Refusal(400, f"{what}: expected an object")
+    for name in fields:
+        if name not in obj:
+            raise Refusal(400, f"{where}{name}: missing")
+    for name in obj:
+        if name not in fields:
+            raise Refusal(400, f"{where}{str(name)[:40]}: unknown field")
+
+
 def _parse_batch(obj, where=""):
     """
     Decode one batch object as ``docs/protocol.md`` fixes it.
@@ -122,14 +155,7 @@ def _parse_batch(obj, where=""):
     Refusal
         400 with the offending field.
     """
-    if not isinstance(obj, dict):
-        raise Refusal(400, f"{where or 'batch'}: expected an object")
-    for name in FIELDS:
-        if name not in obj:
-            raise Refusal(400, f"{where}{name}: missing")
-    for name in obj:
-        if name not in FIELDS:
-            raise Refusal(400, f"{where}{str(name)[:40]}: unknown field")
+    _check_fields(obj, FIELDS, where or "batch", where)
     device = _parse_device(obj["device"], f"{where}device")
     epoch = _parse_uint(obj["epoch"], UINT64_MAX, f"{where}epoch")
     seq = _parse_uint(obj["seq"], UINT64_MAX, f"{where}seq")
@@ -151,14 +177,36 @@ def _parse_batch(obj, where=""):
     return Batch(device, epoch, seq, tuple(packed), prev_batch, pow_nonce, signature)
 
 
+def _parse_health(obj, where=""):
+    """
+    Decode a health report: exactly ``HEALTH_FIELDS`` (integers 0 to 2**64 - 1) and ``signature``.
+
+    Raises
+    ------
+    Refusal
+        400 with the offending field (``health.<name>``).
+    """
+    _check_fields(obj, HEALTH_KEYS, f"{where}{HEALTH}", f"{where}{HEALTH}.")
+    values = {name: _parse_uint(obj[name], UINT64_MAX, f"{where}{HEALTH}.{name}") for name in HEALTH_FIELDS}
+    return Health(values, _parse_hex(obj["signature"], 65, f"{where}{HEALTH}.signature"))
+
+
+def _parse_posted(obj, where=""):
+    """A posted batch object: its :class:`Batch` and its :class:`Health` (``None`` when it has none)."""
+    if not isinstance(obj, dict) or HEALTH not in obj:
+        return _parse_batch(obj, where), None
+    batch = _parse_batch({k: v for k, v in obj.items() if k != HEALTH}, where)
+    return batch, _parse_health(obj[HEALTH], where)
+
+
 def _parse_request(body):
     """
-    Decode a ``POST /batches`` body: one batch object or ``{"batches": [...]}``.
+    Decode a ``POST /batches`` body: one batch object or ``{"batches": [...]}``, each with an optional health report.
 
     Returns
     -------
-    (list of Batch, bool)
-        The batches and whether the body held a single object.
+    (list of Batch, list of Health or None, bool)
+        The batches, their health reports and whether the body held a single object.
     """
     try:
         doc = json.loads(body, parse_constant=_refuse_constant)
@@ -170,10 +218,12 @@ def _parse_request(body):
         items = doc["batches"]
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCHES_PER_REQUEST:
             raise Refusal(400, f"batches: expected a list of 1 to {MAX_BATCHES_PER_REQUEST} batches")
-        return [_parse_batch(item, f"batches[{i}].") for i, item in enumerate(items)], False
+        parsed = [_parse_posted(item, f"batches[{i}].") for i, item in enumerate(items)]
+        return [batch for batch, _ in parsed], [health for _, health in parsed], False
     if not isinstance(doc, dict):
         raise Refusal(400, "expected a batch object or {\"batches\": [...]}")
-    return [_parse_batch(doc)], True
+    batch, health = _parse_posted(doc)
+    return [batch], [health], True
 
 
 def _refuse_constant(name):
@@ -219,13 +269,22 @@ def check_readings(batch, genesis, where=""):
         previous = reading
 
 
+def _check_signer(digest, signature, device, field):
+    signer = recover_signer(digest, signature)
+    if signer is None:
+        raise Refusal(403, f"{field}: invalid")
+    if signer != device:
+        raise Refusal(403, f"{field}: not signed by device")
+
+
 def check_signature(batch, digest, where=""):
     """Refuse a signature that does not recover to the batch's device."""
-    signer = recover_signer(digest, batch.signature)
-    if signer is None:
-        raise Refusal(403, f"{where}signature: invalid")
-    if signer != batch.device:
-        raise Refusal(403, f"{where}signature: not signed by device")
+    _check_signer(digest, batch.signature, batch.device, f"{where}signature")
+
+
+def check_health(health, batch, digest, where=""):
+    """Refuse a health report that the batch's device did not sign for this batch (``digest``)."""
+    _check_signer(health_hash(digest, health.values), health.signature, batch.device, f"{where}{HEALTH}.signature")
 
 
 def check_continues(batch, expected, genesis, capacity_w, margin_bps, where=""):
@@ -268,9 +327,10 @@ def check_continues(batch, expected, genesis, capacity_w, margin_bps, where=""):
         last_ts, last_total = reading.ts, reading.total_mwh
 
 
-def check_batches(batches, single, separator, genesis, target):
+def check_batches(batches, healths, single, separator, genesis, target):
     """
-    The checks that need no chain state, for each batch: readings, proof of work, signature.
+    The checks that need no chain state, for each batch: readings, proof of work, signature,
+    and its health report's signature when it has one.
 
     Returns
     -------
@@ -278,15 +338,48 @@ def check_batches(batches, single, separator, genesis, target):
         The batches' digests.
     """
     digests = []
-    for i, batch in enumerate(batches):
+    for i, (batch, health) in enumerate(zip(batches, healths)):
         where = _where(single, i)
         check_readings(batch, genesis, where)
         digest = digest_of(separator, batch)
         if not meets_target(digest, batch.pow_nonce, target):
             raise Refusal(400, f"{where}pow_nonce: does not meet the target")
         check_signature(batch, digest, where)
+        if health is not None:
+            check_health(health, batch, digest, where)
         digests.append(digest)
     return digests
+
+
+def grown(report, previous):
+    """The ``FAULTS`` higher in ``report`` than in ``previous`` (``{name: int}`` each); none without ``previous``."""
+    if previous is None:
+        return []
+    return [name for name in FAULTS if report[name] > previous[name]]
+
+
+def device_reports(conn, device=None):
+    """
+    The devices' latest health reports as JSON objects (``GET /devices``, ``ape run gateway devices``).
+
+    Returns
+    -------
+    list of dict
+        By device: ``device``, ``seq`` and ``epoch`` of the batch the report came with, ``batch_hash``
+        (the report's signature covers it), ``received_at`` [s], ``health`` (as the device sent it),
+        ``previous`` (``{"seq", "health"}`` of the report before it, or ``None``) and ``grown`` (the
+        ``FAULTS`` higher than in ``previous``).
+    """
+    return [{
+        "device": r.device,
+        "seq": r.seq,
+        "epoch": r.epoch,
+        "batch_hash": r.batch_hash,
+        "received_at": r.received_at,
+        "health": r.report,
+        "previous": None if r.prev_report is None else {"seq": r.prev_seq, "health": r.prev_report},
+        "grown": grown(r.report, r.prev_report),
+    } for r in store.read_health(conn, device)]
 
 
 def _after(batch, digest):
@@ -453,23 +546,25 @@ class Gateway:
         Refusal
             On the first batch that fails a check; nothing of the request is queued.
         """
-        batches, single = _parse_request(body)
+        batches, healths, single = _parse_request(body)
         separator, genesis = await self._chain_constants()
         target = int(await self._call(self.chain.pow_target))
         margin_bps = int(await self._call(self.chain.capacity_margin_bps))
         # signature recovery is pure Python (about 10 ms): off the event loop
-        digests = await asyncio.to_thread(check_batches, batches, single, separator, genesis, target)
+        digests = await asyncio.to_thread(check_batches, batches, healths, single, separator, genesis, target)
         loop = asyncio.get_running_loop()
         if self._lock is None or self._lock[0] is not loop:
             self._lock = (loop, asyncio.Lock())
         async with self._lock[1]:  # one request at a time from here: sequences stay consistent
-            return await self._queue(batches, digests, single, genesis, margin_bps), single
+            return await self._queue(batches, healths, digests, single, genesis, margin_bps), single
 
-    async def _queue(self, batches, digests, single, genesis, margin_bps):
-        results, fresh, expected, info = [], [], {}, {}
-        for i, (batch, digest) in enumerate(zip(batches, digests)):
+    async def _queue(self, batches, healths, digests, single, genesis, margin_bps):
+        results, fresh, reports, expected, info = [], [], [], {}, {}
+        for i, (batch, health, digest) in enumerate(zip(batches, healths, digests)):
             where = _where(single, i)
             hex_digest = "0x" + digest.hex()
+            if health is not None:  # kept with the batch, or with its duplicate (a device retrying)
+                reports.append((batch.device, batch.seq, batch.epoch, hex_digest, health.to_json()))
             known = store.read_queued(self.conn, hex_digest)
             if known is not None:  # a device retrying: answer, queue nothing
                 results.append({"digest": hex_digest, "status": known.status, "duplicate": True})
@@ -487,8 +582,8 @@ class Gateway:
             expected[batch.device] = _after(batch, digest)
             fresh.append((hex_digest, batch.device, batch.epoch, batch.seq, batch_to_json(batch)))
             results.append({"digest": hex_digest, "status": "pending"})
-        if fresh:
-            store.write_queued(self.conn, fresh)
+        if fresh or reports:
+            store.write_queued(self.conn, fresh, reports)
         return results
 
     async def _expected(self, device):
@@ -599,6 +694,8 @@ class Gateway:
         app.router.add_post("/batches", self._post_batches)
         app.router.add_get("/batches/{digest}", self._get_batch)
         app.router.add_get("/health", self._get_health)
+        app.router.add_get("/devices", self._get_devices)
+        app.router.add_get("/devices/{device}", self._get_device)
         if relay:
             app.cleanup_ctx.append(self._relay_context)
         return app
@@ -635,6 +732,15 @@ class Gateway:
 
     async def _get_health(self, request):
         return web.json_response({"ok": True, "queue": store.read_queue_counts(self.conn)})
+
+    async def _get_devices(self, request):
+        return web.json_response({"devices": device_reports(self.conn)})
+
+    async def _get_device(self, request):
+        reports = device_reports(self.conn, _parse_device(request.match_info["device"]))
+        if not reports:
+            raise Refusal(404, "no health report from this device")
+        return web.json_response(reports[0])
 
     def close(self):
         """Stop the chain-call thread."""

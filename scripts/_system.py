@@ -151,16 +151,17 @@ store_option = click.option(
     help="SQLite path or sqlite:/// URL of the store (default: $GEM_STORE, else var/store.sqlite).")
 
 
-def open_store(url, must_exist=False):
+def open_store(url, must_exist=False, made_by="index follow"):
     """``(url, connection)`` of the store (default $GEM_STORE, else var/store.sqlite), or one clear line.
 
-    ``must_exist``: refuse a store file that is not there rather than create an empty one.
+    ``must_exist``: refuse a store file that is not there rather than create an empty one (the
+    line names the command ``ape run <made_by>`` that makes it).
     """
     url = str(url or store.read_store_url())
     try:
         path = store.store_path(url)
         if must_exist and (path == ":memory:" or not Path(path).is_file()):
-            raise click.ClickException(f"no store at {url}; `ape run index follow --store {url}` makes one")
+            raise click.ClickException(f"no store at {url}; `ape run {made_by} --store {url}` makes one")
         return url, store.open_store(url)
     except ValueError as e:  # an unsupported URL, a store of another schema
         raise click.ClickException(str(e)) from None

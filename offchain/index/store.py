@@ -1,5 +1,6 @@
 """
-The off-chain index: SQLite tables rebuilt from the registry's events, plus the gateway's queue.
+The off-chain index: SQLite tables rebuilt from the registry's events, plus the gateway's queue
+and the devices' latest health reports.
 
 The chain's logs are the database; this store is an index of them that can always be
 wiped and rebuilt (:func:`offchain.index.indexer.rebuild`). Units as in the design: time [s],
@@ -98,6 +99,18 @@ CREATE TABLE IF NOT EXISTS gateway_queue (
 );
 CREATE INDEX IF NOT EXISTS gateway_queue_status ON gateway_queue (status, id);
 CREATE INDEX IF NOT EXISTS gateway_queue_device ON gateway_queue (device, seq);
+-- each device's latest health report and the one before it (added to schema 3 as it stands: a
+-- store without it gains it empty, and code without it reads the store as before)
+CREATE TABLE IF NOT EXISTS gateway_health (
+    device      TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,   -- of the batch the report came with
+    epoch       INTEGER NOT NULL,
+    batch_hash  TEXT NOT NULL,      -- that batch's digest, which the report's signature covers
+    report      TEXT NOT NULL,      -- JSON: counters, uptime and signature, as the device sent them
+    received_at INTEGER NOT NULL,
+    prev_seq    INTEGER,            -- the report before it, from an earlier batch
+    prev_report TEXT
+);
 """
 
 # Tables that hold only what the chain says; `rebuild` empties them.
@@ -152,6 +165,20 @@ class QueuedBatch(NamedTuple):
     reason: str
     tx_hash: str
     attempts: int
+
+
+class HealthReport(NamedTuple):
+    """A device's latest health report (``report``: ``{name: int, "signature": "0x…"}``), the batch it came
+    with, and the report of an earlier batch before it (``None``, ``None`` when there was none)."""
+
+    device: str
+    seq: int
+    epoch: int
+    batch_hash: str
+    report: dict
+    received_at: int
+    prev_seq: int
+    prev_report: dict
 
 
 class Outcome(NamedTuple):
@@ -676,14 +703,21 @@ def _queued(row):
     return QueuedBatch(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
 
 
-def write_queued(conn, entries):
+def _json(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def write_queued(conn, entries, reports=()):
     """
-    Add batches to the gateway's queue as pending, in one transaction.
+    Add batches to the gateway's queue as pending, and the health reports they came with, in one transaction.
 
     Parameters
     ----------
     entries : iterable of (batch_hash, device, epoch, seq, body)
         ``body`` is the batch as a JSON-serialisable dict.
+    reports : iterable of (device, seq, epoch, batch_hash, report)
+        In seq order per device. A report becomes the device's latest unless that one came with a later
+        batch; when it comes with a later batch than the latest, the latest becomes its previous report.
 
     Returns
     -------
@@ -691,7 +725,7 @@ def write_queued(conn, entries):
         Number newly queued (a batch already queued is left as it is).
     """
     now = int(time.time())
-    params = [(h, d, e, s, json.dumps(body, separators=(",", ":")), "pending", now, now) for h, d, e, s, body in entries]
+    params = [(h, d, e, s, _json(body), "pending", now, now) for h, d, e, s, body in entries]
     with _Transaction(conn):
         before = conn.total_changes
         conn.executemany(
@@ -699,7 +733,18 @@ def write_queued(conn, entries):
             " updated_at) VALUES (?,?,?,?,?,?,?,?)",
             params,
         )
-        return conn.total_changes - before
+        queued = conn.total_changes - before
+        conn.executemany(
+            "INSERT INTO gateway_health (device, seq, epoch, batch_hash, report, received_at) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT (device) DO UPDATE SET"
+            " prev_seq = CASE WHEN excluded.seq > seq THEN seq ELSE prev_seq END,"
+            " prev_report = CASE WHEN excluded.seq > seq THEN report ELSE prev_report END,"
+            " seq = excluded.seq, epoch = excluded.epoch, batch_hash = excluded.batch_hash,"
+            " report = excluded.report, received_at = excluded.received_at"
+            " WHERE excluded.seq >= seq",
+            [(d, s, e, h, _json(report), now) for d, s, e, h, report in reports],
+        )
+        return queued
 
 
 def read_queued(conn, batch_hash):
@@ -731,6 +776,14 @@ def read_queue_tail(conn, device):
 def read_queue_counts(conn):
     """``{status: count}`` over the queue."""
     return dict(conn.execute("SELECT status, COUNT(*) FROM gateway_queue GROUP BY status").fetchall())
+
+
+def read_health(conn, device=None):
+    """The devices' latest health reports (:class:`HealthReport`), by device; only ``device``'s when given."""
+    sql = ("SELECT device, seq, epoch, batch_hash, report, received_at, prev_seq, prev_report FROM gateway_health"
+           + ("" if device is None else " WHERE device = ?") + " ORDER BY device")
+    return [HealthReport(*row[:4], json.loads(row[4]), row[5], row[6], None if row[7] is None else json.loads(row[7]))
+            for row in conn.execute(sql, () if device is None else (device,))]
 
 
 def write_outcomes(conn, outcomes):

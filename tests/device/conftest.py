@@ -61,9 +61,9 @@ def net():
 def make_miner(bus, clock, flash, net, miner_settings):
     """Boot a miner on the shared chip, clock and flash (call again to reboot)."""
 
-    def make(key=DEVICE_KEY, network=net, **overrides):
+    def make(key=DEVICE_KEY, network=net, monotonic=None, **overrides):
         settings = dict(miner_settings, **overrides)
-        return Miner(Sensor(bus, "32V_2A"), key, clock, Store(flash), network, settings)
+        return Miner(Sensor(bus, "32V_2A"), key, clock, Store(flash), network, settings, monotonic=monotonic)
 
     return make
 

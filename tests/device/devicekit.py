@@ -1,12 +1,14 @@
-"""Helpers of the device tests: constants, a scripted network, eth-account's view of a batch.
+"""Helpers of the device tests: constants, a scripted network, eth-account's view of a batch and its health report.
 
-Independent of greenminer on purpose: digests here come from eth-account alone.
+Independent of greenminer on purpose: digests and signers here come from eth-account alone.
 """
 
-from eth_account.messages import _hash_eip191_message, encode_typed_data
+from eth_account import Account
+from eth_account.messages import _hash_eip191_message, encode_defunct, encode_typed_data
 from eth_utils import keccak
 
 from offchain.protocol.batch import typed_data
+from offchain.protocol.health import health_message
 
 GENESIS = 1_700_000_000 - 1_700_000_000 % 3600  # [s] an hour boundary
 CHAIN_ID = 31337
@@ -64,3 +66,10 @@ def typed_batch(batch, chain_id=CHAIN_ID, registry=REGISTRY):
 def batch_digest(batch, **domain):
     """The batch's EIP-712 digest as eth-account computes it."""
     return _hash_eip191_message(typed_batch(batch, **domain))
+
+
+def health_signer(batch):
+    """The address eth-account recovers from the batch's health report (EIP-191 over the report and the batch's digest)."""
+    health = batch["health"]
+    message = encode_defunct(primitive=health_message(batch_digest(batch), health))
+    return Account.recover_message(message, signature=bytes.fromhex(health["signature"][2:]))

@@ -23,8 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import greenminer
-from greenminer import batch, meter, secp256k1, sha256
+from greenminer import batch, health, meter, secp256k1, sha256
 from greenminer.keccak import RATE, absorb, keccak256
+from greenminer.protocol import HEALTH_FIELDS
+from offchain.protocol import health as ref_health
 from offchain.protocol import meter as ref_meter
 from offchain.protocol.batch import typed_data
 
@@ -595,6 +597,26 @@ def test_sign_statement__sent_naming_another_device__raises():
         meter.sign_statement(0xD1CE_0001, 1, bytes(20), 1, 1, other, 0, 1, 1, meter.SENT)
 
 
+@settings(max_examples=20, deadline=None)
+@given(priv=private_keys, digest=digests, values=st.lists(uint64, min_size=len(HEALTH_FIELDS), max_size=len(HEALTH_FIELDS)))
+def test_sign_health__random_reports__match_eth_account_personal_sign(priv, digest, values):
+    report = dict(zip(HEALTH_FIELDS, values))
+    out = health.sign_health(priv, digest, report)
+    assert health.health_message(digest, report) == ref_health.health_message(digest, report)
+    assert health.health_hash(digest, report) == ref_health.health_hash(digest, report)
+    assert out == ref_health.sign_health(_key_bytes(priv), digest, report)  # RFC 6979: byte for byte
+    assert ref_health.health_signer(digest, report, bytes.fromhex(out["signature"][2:])) == (
+        Account.from_key(_key_bytes(priv)).address)
+
+
+@pytest.mark.parametrize("name, value", [("boots", 2**64), ("uptime", -1), ("i2c_errors", True)])
+def test_sign_health__value_out_of_range__raises(name, value):
+    report = dict.fromkeys(HEALTH_FIELDS, 0)
+    report[name] = value
+    with pytest.raises(ValueError, match=name):
+        health.sign_health(0xD1CE_0001, bytes(32), report)
+
+
 # ----------------------------------------------------------------------------
 # CircuitPython compatibility of the package source
 # ----------------------------------------------------------------------------
@@ -686,7 +708,7 @@ def test_cpython_only_constructs__allowed_snippet__passes(source):
 def test_package_source__no_cpython_only_constructs():
     package = pathlib.Path(greenminer.__file__).parent
     files = sorted(package.rglob("*.py"))
-    assert {"keccak.py", "sha256.py", "secp256k1.py", "batch.py", "meter.py"} <= {f.name for f in files}
+    assert {"keccak.py", "sha256.py", "secp256k1.py", "batch.py", "meter.py", "health.py"} <= {f.name for f in files}
     problems = [
         "%s:%s" % (f.relative_to(package), p)
         for f in files

@@ -11,6 +11,7 @@ from devicekit import (
     GENESIS,
     ScriptedNet,
     batch_digest,
+    health_signer,
     tick_until_idle,
     typed_batch,
 )
@@ -197,7 +198,9 @@ def test_reboot__crash_between_batch_file_and_state__same_batch_rebuilt(make_min
     rebooted = make_miner(network=None)
     assert rebooted.state["seq"] == 0 and rebooted.store.outbox_seqs() == []
     tick_until_idle(rebooted)
-    assert rebooted.store.read_batch(0) == built
+    rebuilt = rebooted.store.read_batch(0)
+    assert (built.pop("health")["boots"], rebuilt.pop("health")["boots"]) == (1, 2)  # its report tells the reboot
+    assert rebuilt == built  # the signed batch, the same
     assert rebooted.state["seq"] == 1
 
 
@@ -240,6 +243,8 @@ def test_clock__back_across_a_closed_hour__no_second_batch_nothing_integrated(
     assert miner.state["cache"] == [[GENESIS + 2 * HOUR, 1_200, 2_400]]
     assert miner.state["counters"]["missed_samples"] == 0
     assert miner.state["counters"]["boots"] == (2 if reboot else 1)
+    assert miner.state["counters"]["clock_backs"] == 1  # seen at a tick, or at boot behind the last sample
+    assert net.posted[1]["health"]["clock_backs"] == 1
     assert miner.store.outbox_seqs() == []
 
 
@@ -308,8 +313,8 @@ def test_clock__back_during_sensor_retry__retried_after_the_retry_wait(miner, cl
 
 
 # -- faults in the next batch ------------------------------------------------------------------
-def test_next_batch__i2c_outage__a_gap_in_the_signed_readings_counters_stay_on_the_device(
-        miner, clock, chip, net, bus):
+def test_next_batch__i2c_outage__a_gap_in_the_signed_readings_the_counts_in_its_health(
+        miner, clock, chip, net, bus, device_account):
     run(miner, clock, chip, [1_200] * 4)  # slots 0 .. 3
     bus.fail(-1)  # the sensor is gone for slots 4 and 5
     for t in range(4 * SLOT, 6 * SLOT, 10):
@@ -323,9 +328,60 @@ def test_next_batch__i2c_outage__a_gap_in_the_signed_readings_counters_stay_on_t
     slots = [0, 1, 2, 3, 6, 7, 8, 9, 10, 11]
     assert [r[0] for r in batch["readings"]] == [GENESIS + k * SLOT for k in slots]
     assert [r[2] for r in batch["readings"]] == [0, 100, 200, 300, 300, 400, 500, 600, 700, 800]
-    assert sorted(batch) == sorted(GATEWAY_FIELDS)  # the post carries no counters
+    assert sorted(batch) == sorted(GATEWAY_FIELDS + ("health",))  # the signed fields and the health report
+    health = batch["health"]
+    assert (health["i2c_errors"], health["missed_samples"], health["batches_built"]) == (60, 2, 1)
+    assert health_signer(batch) == device_account.address
     counters = miner.status()["counters"]
     assert (counters["i2c_errors"], counters["missed_samples"]) == (60, 2)
+
+
+def test_next_batch__reboot_mid_hour_i2c_errors_clock_back__each_counted_in_its_signed_health(
+        make_miner, clock, chip, net, bus, device_account):
+    miner = make_miner(monotonic=VirtualClock(7_000))
+    run(miner, clock, chip, [1_200] * 4)  # slots 0 .. 3
+    bus.fail(2)  # slot 4: two reads fail, the third, 20 s later, lands in the slot
+    for t in (4 * SLOT, 4 * SLOT + 10, 4 * SLOT + 20):
+        clock.set(GENESIS + t)
+        tick_until_idle(miner)
+    run(miner, clock, chip, [1_200], start=GENESIS + 5 * SLOT)
+    clock.set(GENESIS + 7 * SLOT)  # off during slot 6: a reboot mid-hour
+    uptime = VirtualClock(40)  # the board's monotonic clock starts again
+    miner = make_miner(monotonic=uptime)
+    run(miner, clock, chip, [1_200] * 2, start=GENESIS + 7 * SLOT)  # slots 7, 8
+    clock.now = GENESIS + 5 * SLOT + 100  # the clock goes back 20 min ...
+    tick_until_idle(miner)
+    assert len(miner.state["cache"]) == 8  # ... and nothing is sampled behind the last sample
+    run(miner, clock, chip, [1_200] * 3, start=GENESIS + 9 * SLOT)  # ... then NTP sets it right: slots 9 .. 11
+    uptime.set(40 + HOUR - 7 * SLOT)
+    clock.set(GENESIS + HOUR)
+    tick_until_idle(miner)
+    (batch,) = net.posted
+    stamps = [r[0] - GENESIS for r in batch["readings"]]
+    assert stamps == [0, 300, 600, 900, 1_220, 1_500, 2_100, 2_400, 2_700, 3_000, 3_300]
+    assert [r[2] for r in batch["readings"]] == sorted(r[2] for r in batch["readings"])
+    health = batch["health"]
+    assert {k: v for k, v in health.items() if k != "signature"} == {
+        "boots": 2, "i2c_errors": 2, "sensor_overflows": 0, "missed_samples": 1, "clock_backs": 1,
+        "posts_failed": 0, "batches_built": 1, "batches_accepted": 0, "batches_rejected": 0,
+        "uptime": HOUR - 7 * SLOT,  # [s] since the reboot
+    }
+    assert health_signer(batch) == device_account.address
+    run_hours(miner, clock, chip, 1, first_hour=1)  # an hour without faults: the counts stay, the batch counted
+    health = net.posted[1]["health"]
+    assert (health["i2c_errors"], health["missed_samples"], health["clock_backs"]) == (2, 1, 1)
+    assert (health["batches_built"], health["batches_accepted"]) == (2, 1)
+
+
+def test_health__signed_for_its_batch__a_changed_count_or_another_batch_recovers_another_signer(
+        miner, clock, chip, net, device_account):
+    run_hours(miner, clock, chip, 2)
+    first, second = net.posted
+    assert health_signer(first) == health_signer(second) == device_account.address
+    tampered = {**first, "health": {**first["health"], "i2c_errors": 0 if first["health"]["i2c_errors"] else 1}}
+    moved = {**second, "health": first["health"]}  # the first batch's report posted with the second
+    assert health_signer(tampered) != device_account.address
+    assert health_signer(moved) != device_account.address
 
 
 # -- batches -----------------------------------------------------------------------------------

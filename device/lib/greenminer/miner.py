@@ -16,8 +16,9 @@ again (0 while there is proof of work or posting to do). In each call, in this o
    stay inside their epoch); integrate by the trapezoid from the previous sample only
    when it lies in the previous slot;
 3. **mine** one slice of ``POW_SLICE`` nonces for the oldest closed hour; when a nonce is
-   found, sign, store the batch in the outbox and advance ``seq`` and ``prev_batch``;
-4. **post** the oldest outbox batch.
+   found, sign, add the health report (the counters and uptime now, signed for this batch,
+   :mod:`greenminer.health`), store the batch in the outbox and advance ``seq`` and ``prev_batch``;
+4. **post** the oldest outbox batch, with its health report.
 
 Gaps are integrated conservatively: when one or more slots were missed (device off, I2C
 errors), nothing is added for the gap, because nothing is known about the power in it;
@@ -25,7 +26,8 @@ the missed slots are counted. Energy may be lost, never invented.
 
 When the clock goes back, nothing is sampled until it is past the last sample's slot
 (timestamps only increase, no energy over negative time, a closed hour stays closed); the
-waits before the next sensor read or post keep the length they had left. When it jumps
+waits before the next sensor read or post keep the length they had left; ``clock_backs``
+counts it (also when the clock is behind the last sample at boot). When it jumps
 ahead, the hour closes and the slots in between are missed.
 
 A batch the gateway rejects (4xx) is dropped with its reason kept; the batches built on
@@ -36,22 +38,13 @@ State is saved after every sample, every built batch and every answer of the gat
 a power loss loses at most the sample being taken and some proof-of-work progress.
 """
 
-from . import batch, config, energy, enroll, secp256k1
+from . import batch, config, energy, enroll, health, secp256k1
 from . import net as netmod
+from .protocol import COUNTERS
 
 ZERO32 = "0x" + "00" * 32
 MAX_REJECTED_KEPT = 8
 MAX_POST_BACKOFF = 3600  # [s]
-COUNTERS = (
-    "boots",
-    "i2c_errors",
-    "sensor_overflows",
-    "missed_samples",
-    "posts_failed",
-    "batches_built",
-    "batches_accepted",
-    "batches_rejected",
-)
 
 
 def fresh_state(device):
@@ -86,12 +79,16 @@ class Miner:
     (the device's secp256k1 private key: int, 32 bytes or hex), ``clock`` (``() -> s since
     1970``), ``store`` (a :class:`greenminer.store.Store`), ``net`` (``post(dict) ->
     (status, body)``, raising ``OSError``; ``None`` to keep everything in the outbox),
-    ``settings`` (a dict, see :mod:`greenminer.config`), ``log`` (``log(str)``, optional).
+    ``settings`` (a dict, see :mod:`greenminer.config`), ``log`` (``log(str)``, optional),
+    ``monotonic`` (``() -> s``, a clock that never jumps, for the uptime in the health
+    reports: ``time.monotonic`` on a board; default ``clock``, the uptime then never below 0).
     """
 
-    def __init__(self, sensor, key, clock, store, net, settings, log=None):
+    def __init__(self, sensor, key, clock, store, net, settings, log=None, monotonic=None):
         self.sensor = sensor
         self.clock = clock
+        self.monotonic = monotonic or clock
+        self._started = self.monotonic()
         self.store = store
         self.net = net
         self.log = log or (lambda message: None)
@@ -108,7 +105,6 @@ class Miner:
         self._head = None  # ((epoch, seq, prev_batch), readings hash) of the queue head
         self._sensor_retry_at = 0
         self._post_at = 0
-        self._last_now = 0  # [s] the clock at the last tick
         self._post_backoff = s["POST_RETRY_SECONDS"]
 
         device = batch.to_hex(self.address)
@@ -121,6 +117,7 @@ class Miner:
             state["counters"].setdefault(name, 0)
         state["counters"]["boots"] += 1
         self.state = state
+        self._last_now = state["last"][0] if state["last"] else 0  # [s] the clock at the last tick
         # Batch files at or past ``seq`` were written just before a crash or a rejection:
         # the queue still holds their hours, so they are rebuilt, identically or re-chained.
         self._outbox = []
@@ -139,6 +136,8 @@ class Miner:
             back = self._last_now - now
             self._sensor_retry_at -= back
             self._post_at -= back
+            self.state["counters"]["clock_backs"] += 1  # saved with the next sample or batch
+            self.log("miner: the clock went back %d s" % back)
         self._last_now = now
         changed = self._close_hours(now)
         changed = self._sample(now) or changed
@@ -252,12 +251,13 @@ class Miner:
             self.target,
             nonce_start=nonce,
         )
+        st["counters"]["batches_built"] += 1
+        signed["health"] = health.sign_health(self._key, digest, self._health())
         self.store.write_batch(st["seq"], signed)
         self._outbox.append(st["seq"])
         st["seq"] += 1
         st["prev_batch"] = batch.to_hex(digest)
         st["pending"].pop(0)
-        st["counters"]["batches_built"] += 1
         self._save()
         self.log("miner: built batch seq %d for epoch %d" % (signed["seq"], signed["epoch"]))
 
@@ -314,6 +314,12 @@ class Miner:
         self.log("miner: batch seq %d rejected (%s): %s" % (seq, status, reason))
 
     # -- helpers -------------------------------------------------------------------------------
+    def _health(self):
+        """The counters now (this batch counted as built) and the uptime [s] since this boot."""
+        values = dict(self.state["counters"])
+        values["uptime"] = max(0, int(self.monotonic() - self._started))
+        return values
+
     def _save(self):
         self.store.save_state(self.state)
 

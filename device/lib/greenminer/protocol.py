@@ -30,3 +30,12 @@ BATCH_TYPE = ("Batch(address device,uint64 epoch,uint64 seq,bytes32 readingsHash
 ENROLLMENT_TYPE = "Enrollment(address applicant,uint128 startTotal,uint64 startTime)"
 STATEMENT_TYPE = ("MeterStatement(uint256 node,uint256 id,address party,uint64 periodStart,"
                   "uint64 periodEnd,uint128 energy,uint8 kind)")
+
+# The device's health report, posted next to each batch but not part of it: the fault and
+# traffic counters, then the uptime [s], each below 2**64, in this order. Signed by the device
+# key with EIP-191 personal_sign over HEALTH_TAG ‖ the batch's digest ‖ each value as 8 bytes
+# big-endian (docs/protocol.md, "Health report").
+COUNTERS = ("boots", "i2c_errors", "sensor_overflows", "missed_samples", "clock_backs", "posts_failed",
+            "batches_built", "batches_accepted", "batches_rejected")
+HEALTH_FIELDS = COUNTERS + ("uptime",)
+HEALTH_TAG = "GreenEnergyMiners health v1"
