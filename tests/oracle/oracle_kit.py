@@ -30,7 +30,7 @@ from registry_kit import (  # noqa: E402 - the kit's folder joins sys.path just 
 __all__ = [
     "NOON", "LAT_UDEG", "LON_UDEG", "CAPACITY_W", "EMISSION", "DEPLOYMENT", "POST_DEADLINE", "REVEAL_DELAY",
     "FLEET", "EPOCH_SECONDS", "GRACE_PERIOD", "MARGIN_BPS", "POW_TARGET",
-    "device_secret", "device_info", "synthetic_epoch", "noon_longitude", "Fleet", "Crash", "events",
+    "device_secret", "device_info", "synthetic_epoch", "noon_longitude", "Fleet", "Crash", "events", "counts_on_chain",
 ]
 
 # A June noon at NREL's SERF site (Golden, CO): local solar noon is about 19:00 UTC
@@ -143,3 +143,8 @@ class Crash(BaseException):
 def events(event, chain):
     """Every log of `event` so far."""
     return list(event.range(0, chain.blocks.height + 1))
+
+
+def counts_on_chain(c, chain):
+    """``(commits, reveals, posts)``: the Committed, Revealed and Posted logs so far."""
+    return len(events(c.keys.Committed, chain)), len(events(c.keys.Revealed, chain)), len(events(c.rewards.Posted, chain))

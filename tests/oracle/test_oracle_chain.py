@@ -7,7 +7,7 @@ transaction was sent; a fresh engine on the same files must finish without dupli
 import stat
 
 import pytest
-from oracle_kit import EMISSION, POST_DEADLINE, Crash, events
+from oracle_kit import EMISSION, POST_DEADLINE, Crash, counts_on_chain, events
 
 from offchain import oracle
 from offchain.index import store
@@ -25,11 +25,6 @@ def _state(engine, epoch):
     return oracle.read_state(engine.state_file)["epochs"][str(epoch)]
 
 
-def _counts(c, chain):
-    return (len(events(c.keys.Committed, chain)), len(events(c.keys.Revealed, chain)),
-            len(events(c.rewards.Posted, chain)))
-
-
 # ------------------------------------------------------------------ the happy path
 
 
@@ -40,7 +35,7 @@ def test_run__finished_epoch__committed_revealed_scored_posted(
     waiting = run_oracle(engine)
     assert 0 not in waiting
     assert _state(engine, 0)["state"] == POSTED
-    assert _counts(contracts, chain) == (1, 1, 1)
+    assert counts_on_chain(contracts, chain) == (1, 1, 1)
 
     table = oracle.read_table(oracle.table_path(tmp_path, 0))
     assert [r.token_id for r in table.rows] == fleet.token_ids[:3]  # the silent device is not scored
@@ -119,7 +114,7 @@ def test_run__two_epochs__both_posted_in_order(chain, contracts, fleet, indexed,
     run_oracle(engine)
     assert [_state(engine, e)["state"] for e in (0, 1)] == [POSTED, POSTED]
     assert [log.epoch for log in events(contracts.rewards.Posted, chain)] == [0, 1]
-    assert _counts(contracts, chain) == (2, 2, 2)
+    assert counts_on_chain(contracts, chain) == (2, 2, 2)
 
 
 def test_run__default_reveal_delay__waits_60_blocks(chain, contracts, fleet, indexed, make_oracle, run_oracle, owner):
@@ -142,7 +137,7 @@ def test_run__store_not_indexed_yet__the_oracle_indexes_it(contracts, fleet, mak
 def test_run__epoch_not_over__nothing_sent(chain, contracts, fleet, make_oracle, run_oracle):
     waiting = run_oracle(make_oracle())
     assert list(waiting) == [0] and waiting[0].kind == oracle.WAIT_TIME
-    assert _counts(contracts, chain) == (0, 0, 0)
+    assert counts_on_chain(contracts, chain) == (0, 0, 0)
 
 
 # ------------------------------------------------------------------ crashes and restarts
@@ -160,7 +155,7 @@ def test_run__crash_after_transaction_sent__resumes_without_sending_it_again(
     engine = make_oracle()  # a fresh process on the same files
     run_oracle(engine)
     assert _state(engine, 0)["state"] == POSTED
-    assert _counts(contracts, chain) == (1, 1, 1)
+    assert counts_on_chain(contracts, chain) == (1, 1, 1)
 
 
 def test_run__crash_after_commit_sent__resumes_without_second_commit(
@@ -202,7 +197,7 @@ def test_run__second_engine_on_the_same_folder__refused_before_sending(
     with oracle.FolderLock(tmp_path):  # a first engine runs
         with pytest.raises(OracleError, match="another oracle"):
             run_oracle(make_oracle())
-    assert _counts(contracts, chain) == (0, 0, 0)
+    assert counts_on_chain(contracts, chain) == (0, 0, 0)
 
 
 def test_run__reveal_mined_but_reported_failed__adopted_and_finished(
@@ -221,7 +216,7 @@ def test_run__reveal_mined_but_reported_failed__adopted_and_finished(
     engine = make_oracle()
     run_oracle(engine)
     assert _state(engine, 0)["state"] == POSTED
-    assert _counts(contracts, chain) == (1, 1, 1)
+    assert counts_on_chain(contracts, chain) == (1, 1, 1)
 
 
 def test_run__account_without_the_oracle_role__one_line_reason(
@@ -278,7 +273,7 @@ def test_run__reveal_window_missed__expired_then_swept(
     assert engine.advance(0).kind == oracle.DONE
     assert _state(engine, 0)["state"] == SWEPT
     assert deca.balanceOf(vault) == EMISSION
-    assert _counts(contracts, chain) == (1, 0, 0)
+    assert counts_on_chain(contracts, chain) == (1, 0, 0)
 
 
 # ------------------------------------------------------------------ verification
