@@ -17,15 +17,31 @@ from eth_utils import is_address, to_checksum_address
 
 from offchain.deploy import deploy_system, system_at
 from offchain.display import table  # noqa: F401 (the commands' tables)
+from offchain.governance import DEFAULT_DAO_PARAMS, dao_setup_problems
 from offchain.index import store
 
 
+def records_folder():
+    """Where deployments are recorded: $GEM_DEPLOYMENTS, else the project's deployments/ folder."""
+    return Path(os.environ.get("GEM_DEPLOYMENTS") or Path(project.path) / "deployments")
+
+
 def record_path():
-    """Where the current network's deployment is recorded (one file per network and chain id),
-    in $GEM_DEPLOYMENTS, else the project's deployments/ folder."""
+    """Where the current network's deployment is recorded (one file per network and chain id, which
+    the commands read; every network's is also in :func:`networks_path`)."""
     net = networks.provider.network
-    folder = Path(os.environ.get("GEM_DEPLOYMENTS") or Path(project.path) / "deployments")
-    return folder / f"{net.ecosystem.name}_{net.name}_{chain.chain_id}.json"
+    return records_folder() / f"{net.ecosystem.name}_{net.name}_{chain.chain_id}.json"
+
+
+def networks_path():
+    """The one file naming every network's deployment: ``{"ecosystem:network:chain id": record}``."""
+    return records_folder() / "networks.json"
+
+
+def read_networks():
+    """Every recorded network's deployment, as :func:`networks_path` keeps them ({} when none)."""
+    path = networks_path()
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text (for scripts).")
@@ -61,7 +77,51 @@ def deploy_and_record(deployer, members, oracle, params=None):
     return system
 
 
+_UNITS = {"quorum_bps": "[bps]"}
+
+
+def deploy_options(f):
+    """The deployer's options: account, members, oracle, the DAO's parameters, --replace."""
+    f = click.option("--replace", is_flag=True, help="Deploy again although this chain has a recorded deployment.")(f)
+    for name in reversed(DEFAULT_DAO_PARAMS):
+        f = click.option(f"--{name.replace('_', '-')}", name, type=int, default=DEFAULT_DAO_PARAMS[name],
+                         show_default=True, help=_UNITS.get(name, "[s]"))(f)
+    f = click.option("--oracle", required=True, help="Address of the oracle operator's account.")(f)
+    f = click.option("--member", "members", multiple=True, required=True,
+                     help="Founding DAO member address (repeat).")(f)
+    return account_option("The deployer's account (an ape account alias, or TEST::<n> on a local test chain): "
+                          "it pays for every contract.")(f)
+
+
+def check_deploy(account, members, oracle, replace, params):
+    """Check every input of a deployment on the connected network, sending nothing; one line when one is wrong.
+
+    Returns the checked ``(members, oracle)`` addresses.
+    """
+    members = [address(m, "--member") for m in members]
+    oracle = address(oracle, "--oracle")
+    if problems := dao_setup_problems(members, params):
+        raise click.ClickException("; ".join(problems))
+    if account.balance == 0:
+        raise click.ClickException(f"{account.address} has no ether to pay for the deployment")
+    if recorded_system_here() and not replace:
+        raise click.ClickException(f"{record_path().name} records a deployment that is on this chain; "
+                                   "--replace to deploy again")
+    return members, oracle
+
+
+def checked_deploy(account, members, oracle, replace, **params):
+    """:func:`check_deploy`, then deploy on the connected network and record it.
+
+    Returns ``(contracts {name: address}, record path)``.
+    """
+    members, oracle = check_deploy(account, members, oracle, replace, params)
+    system = deploy_and_record(account, members, oracle, params)
+    return {name: c.address for name, c in system._asdict().items()}, record_path()
+
+
 def write_record(system):
+    """Record the deployment on the connected network: in its own file, and in the file of every network."""
     path = record_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
@@ -70,6 +130,13 @@ def write_record(system):
         "contracts": {name: c.address for name, c in system._asdict().items()},
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
+    net = networks.provider.network
+    every = read_networks()
+    every[f"{net.ecosystem.name}:{net.name}:{chain.chain_id}"] = {
+        "ecosystem": net.ecosystem.name, "network": net.name, "record": path.name, **record}
+    partial = networks_path().with_suffix(".partial")
+    partial.write_text(json.dumps(every, indent=2, sort_keys=True) + "\n")
+    partial.replace(networks_path())  # whole or not at all
 
 
 def when(ts):

@@ -3,6 +3,7 @@
     ape run index follow [--store var/store.sqlite] [--confirmations 0] [--watch SECONDS] [--json]
     ape run index rebuild [--store var/store.sqlite] [--json]
     ape run index verify [--store var/store.sqlite] [--no-counts] [--json]   # exits 1 when they differ
+    ape run index overlap --store A.sqlite --store B.sqlite [--json]          # exits 1 on a device-hour on two chains
 
 The store is a SQLite path or sqlite:/// URL (default: $GEM_STORE, else var/store.sqlite).
 `follow` and `rebuild` create it when it is not there; `verify` only reads an existing one.
@@ -12,6 +13,8 @@ store with the chain's events (and each epoch's N with the registry's legal_coun
 `follow` keeps the hashes of the last 64 blocks it read: after a reorg it rolls the store
 back to the newest of them still on the chain and reads on from there (and says so); a
 reorg deeper than that stops it with one line asking for `rebuild`.
+`overlap` reads the stores of several chains (no node needed) and lists every device-hour
+anchored on more than one of them.
 """
 
 import json
@@ -20,9 +23,9 @@ import time
 import click
 from ape.cli import ConnectedProviderCommand
 
-from offchain.index import indexer, store
+from offchain.index import indexer, overlap, store
 
-from ._system import ctrl_c, emit, json_option, load_system, open_store, store_option, table
+from ._system import ctrl_c, emit, json_option, load_system, open_store, store_option, table, when
 
 
 def check_registry(registry, conn, url):
@@ -150,4 +153,49 @@ def verify(url, no_counts, as_json):
         text = f"store and chain agree: {data['batches']} batches to block {data['last_block']}"
     emit(as_json, data, text)
     if diffs:
+        raise SystemExit(1)
+
+
+def _source(url):
+    url, conn = open_store(url, must_exist=True)
+    try:
+        return overlap.read_source(conn, url)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        conn.close()
+
+
+@cli.command(name="overlap")
+@click.option("--store", "urls", multiple=True, required=True, metavar="PATH|URL",
+              help="An index store of one chain (SQLite path or sqlite:/// URL); repeat, one per chain.")
+@json_option
+def overlap_(urls, as_json):
+    """Device-hours anchored on more than one chain; exit 1 if any.
+
+    Reads each chain's store (`ape run index follow --network ... --store ...` fills it; no
+    node is needed here) and lists every device and clock hour (UTC, whatever each chain's
+    genesis) in which batches of the device on two chains (or registries) hold readings of the
+    same time, with each anchor's chain, epoch, batch and transaction.
+    """
+    sources = [_source(url) for url in urls]
+    if twice := overlap.same_registry_twice(sources):
+        a, b = twice
+        raise click.ClickException(f"the stores {a.name} and {b.name} both index registry {a.registry} "
+                                   f"of chain {a.chain_id}; give one store per chain")
+    found = overlap.find_overlaps(sources)
+    data = {"ok": not found,
+            "stores": [{"store": s.name, "chain_id": s.chain_id, "registry": s.registry,
+                        "batches": len(s.spans)} for s in sources],
+            "overlaps": [{"device": o.device, "hour": o.hour, "anchors": [a._asdict() for a in o.anchors]}
+                         for o in found]}
+    chains = ", ".join(f"chain {s['chain_id']}: {s['batches']} batches" for s in data["stores"])
+    if found:
+        rows = [{"device": o.device, "hour": when(o.hour), "chain": a.chain_id, "epoch": a.epoch,
+                 "batch": a.batch_hash, "tx": a.tx_hash} for o in found for a in o.anchors]
+        text = table(rows) + [f"{len(found)} device-hour(s) anchored on more than one chain ({chains})"]
+    else:
+        text = f"no device-hour anchored on two chains ({chains})"
+    emit(as_json, data, text)
+    if found:
         raise SystemExit(1)

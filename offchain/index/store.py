@@ -604,6 +604,22 @@ def read_batch_count(conn):
     return conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
 
 
+def read_batch_spans(conn):
+    """
+    Each stored batch's time span: the timestamps of its first and last readings.
+
+    Returns
+    -------
+    list of (device, first_ts [s], last_ts [s], batch_hash, tx_hash, epoch)
+        By device then first reading; a batch without readings has no span and is left out.
+    """
+    return conn.execute(
+        "SELECT r.device, MIN(r.ts), MAX(r.ts), b.batch_hash, b.tx_hash, b.epoch"
+        " FROM readings r JOIN batches b ON b.batch_hash = r.batch_hash"
+        " GROUP BY b.batch_hash ORDER BY r.device, MIN(r.ts), b.batch_hash"
+    ).fetchall()
+
+
 def read_readings(conn, epoch_start, epoch_stop):
     """
     Readings of all devices in the epochs ``[epoch_start, epoch_stop)``.

@@ -1,6 +1,7 @@
 """`ape run deploy`: checks every input before it sends anything; records what it deployed."""
 
 import json
+from pathlib import Path
 
 import pytest
 from cli_kit import FAST_DAO, alias, invoke, refused, run
@@ -22,6 +23,9 @@ def test_deploy__json__records_every_contract_owned_by_the_dao(accounts, chain, 
     assert out["chain_id"] == chain.chain_id
     record = json.loads(open(out["record"]).read())
     assert record["contracts"] == contracts
+    every = json.loads((deployments / "networks.json").read_text())  # the one file naming every network
+    assert every[f"ethereum:local:{chain.chain_id}"] == {"ecosystem": "ethereum", "network": "local",
+                                                         "record": Path(out["record"]).name, **record}
     assert set(contracts) == {"dao", "sbt", "registry", "deca", "keys", "rewards", "energy", "storage", "pool", "desk"}
     for name, address in contracts.items():
         assert chain.provider.get_code(address), name
