@@ -60,13 +60,14 @@ def test_submit_many__refused_batch__costs_the_relay_less_than_an_accepted_one(p
 
     chain.pending_timestamp = genesis + EPOCH_SECONDS + 60
     fleet.submit(0, False, gateway)  # every device past its first batch: steady hours after
-    chain.pending_timestamp = genesis + 2 * EPOCH_SECONDS + 60
+    after_epoch_1 = genesis + 2 * EPOCH_SECONDS + 60
     fleet.keys = honest
     good = fleet.batches(1)
     bad = _bad_batches(fleet, griefer, 1, registry, chain)
 
     def bundle_gas(extra):
         snapshot = chain.snapshot()
+        chain.pending_timestamp = after_epoch_1  # each bundle at the same time (a restore takes the clock back too)
         tx = registry.submit_many(good + extra, sender=gateway, gas=29_000_000)
         accepted = len(tx.decode_logs(registry.BatchAccepted))
         skipped = [log.reason for log in tx.decode_logs(registry.BatchSkipped)]
