@@ -19,6 +19,7 @@ from offchain.deploy import deploy_system, system_at
 from offchain.display import table  # noqa: F401 (the commands' tables)
 from offchain.governance import DEFAULT_DAO_PARAMS, dao_setup_problems
 from offchain.index import store
+from offchain.oracle.state import write_json_atomic
 
 
 def records_folder():
@@ -134,9 +135,7 @@ def write_record(system):
     every = read_networks()
     every[f"{net.ecosystem.name}:{net.name}:{chain.chain_id}"] = {
         "ecosystem": net.ecosystem.name, "network": net.name, "record": path.name, **record}
-    partial = networks_path().with_suffix(".partial")
-    partial.write_text(json.dumps(every, indent=2, sort_keys=True) + "\n")
-    partial.replace(networks_path())  # whole or not at all
+    write_json_atomic(networks_path(), every)  # whole or not at all
 
 
 def when(ts):
