@@ -3,7 +3,9 @@
 @title LiquidityPool: the DECA/ENERGY constant-product pool and its LP token
 @license MIT
 @notice A Uniswap V2 pair and its router in one contract. The pool is itself
-        the LP token ("DECA/ENERGY LP", DELP, 18 decimals, EIP-2612 permit):
+        the LP token ("DECA/ENERGY LP", DELP, 18 decimals, EIP-2612 permit;
+        the same contract pairs DECA with the green certificate, GEC, as
+        "DECA/GEC LP", DGLP):
         shares are minted by `add_liquidity` and burned by
         `remove_liquidity` only. Swaps pay a fee (`fee_bps`, 0.3 % by
         default, at most 1 %) that stays in the pool; a share of the fee
@@ -154,17 +156,21 @@ price_deca_cumulative: public(uint256)  # DECA wei per ENERGY unit × 1e18 × s
 # ============================ CONSTRUCTOR ===========================
 
 @deploy
-def __init__(deca: address, energy: address, vault: address, fee_bps: uint256, vault_share_bps: uint256):
+def __init__(deca: address, energy: address, vault: address, fee_bps: uint256, vault_share_bps: uint256,
+             lp_name: String[25], lp_symbol: String[5]):
     """
     @param deca The DECA token.
-    @param energy The ENERGY token.
+    @param energy The ENERGY token (or GEC, in the certificate pool: the
+           same maths for any plain snekmate ERC-20 second token).
     @param vault The DAO's treasury, which receives the vault share.
     @param fee_bps Swap fee in bps of the amount in, at most 100 (default 30).
     @param vault_share_bps Vault's share of the fee growth in bps, at most
            5 000 (default 1 667, Uniswap V2's 1/6).
+    @param lp_name The LP token's name (and EIP-712 name): "DECA/ENERGY LP".
+    @param lp_symbol The LP token's symbol: "DELP".
     """
     ow.__init__()
-    erc20.__init__("DECA/ENERGY LP", "DELP", 18, "DECA/ENERGY LP", "1")
+    erc20.__init__(lp_name, lp_symbol, 18, lp_name, "1")
     assert deca != empty(address) and energy != empty(address), "pool: zero address"
     assert deca != energy, "pool: bad token"
     DECA = deca

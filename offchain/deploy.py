@@ -21,6 +21,8 @@ MODULES = {
     "storage": "StorageNode",
     "pool": "LiquidityPool",
     "desk": "PaymentDesk",
+    "certificate": "GreenCertificate",
+    "green_pool": "LiquidityPool",
 }
 
 # Deploy-time defaults of the measurement registry; the DAO changes them later by proposal.
@@ -43,6 +45,17 @@ MARKET_PARAMS = {
     "price_band_bps": 500,  # a payment is refused when the pool's spot is more than 5 % off the voted price
 }
 
+# Deploy-time defaults of the green certificates; the DAO sets the regions' factors later by proposal.
+CERTIFICATE_PARAMS = {
+    "min_a_bps": 9_000,  # a table row is certified when its authenticity is at least 0.9
+    "default_region": "World",
+    "default_factor_g_per_kwh": 480,  # [gCO2e/kWh] world electricity, 2023
+    "default_source": "Ember, Global Electricity Review 2024: world average of 2023",
+}
+# (name, symbol) of each pool's LP token
+ENERGY_POOL_NAMES = ("DECA/ENERGY LP", "DELP")
+GREEN_POOL_NAMES = ("DECA/GEC LP", "DGLP")
+
 
 class System(NamedTuple):
     """The deployed contracts (ape contract instances); the DAO is also the vault."""
@@ -57,6 +70,8 @@ class System(NamedTuple):
     storage: object  # StorageNode
     pool: object  # LiquidityPool
     desk: object  # PaymentDesk
+    certificate: object  # GreenCertificate (GEC)
+    green_pool: object  # LiquidityPool of DECA and GEC
 
     def modules(self):
         """``{name: contract}`` of the modules, in the DAO's order (without the DAO)."""
@@ -64,10 +79,10 @@ class System(NamedTuple):
 
 
 def deploy_system(project, chain, deployer, members, oracle, params=None, registry_params=None,
-                  reward_params=None, market_params=None, genesis=None, hand_to_dao=True):
+                  reward_params=None, market_params=None, certificate_params=None, genesis=None, hand_to_dao=True):
     """Deploy every contract, wire them, seat ``members`` in the DAO and hand everything to it.
 
-    ``oracle`` gets the oracle role on EpochKeys and RewardDistributor; the distributor and the
+    ``oracle`` gets the oracle role on EpochKeys, RewardDistributor and GreenCertificate; the distributor and the
     payment desk mint DECA; the desk mints ENERGY and the storage nodes burn it; GENESIS
     (epoch 0) is ``genesis`` [s], by default the start of the hour of deployment. The DAO is
     deployed last (its constructor records the modules), so the contracts that pay the vault
@@ -78,6 +93,7 @@ def deploy_system(project, chain, deployer, members, oracle, params=None, regist
     registry_params = {**REGISTRY_PARAMS, **(registry_params or {})}
     reward_params = {**REWARD_PARAMS, **(reward_params or {})}
     market = {**MARKET_PARAMS, **(market_params or {})}
+    certificate_params = {**CERTIFICATE_PARAMS, **(certificate_params or {})}
     if genesis is None:
         genesis = chain.pending_timestamp // EPOCH_SECONDS * EPOCH_SECONDS
     sbt = deployer.deploy(project.MinerSBT)
@@ -90,19 +106,25 @@ def deploy_system(project, chain, deployer, members, oracle, params=None, regist
     energy = deployer.deploy(project.EnergyToken)
     storage = deployer.deploy(project.StorageNode, sbt, energy)
     energy.set_burner(storage, True, sender=deployer)
-    vault = deployer.get_deployment_address(deployer.nonce + 9)  # after the next nine transactions
+    vault = deployer.get_deployment_address(deployer.nonce + 12)  # after the next twelve transactions
     rewards = deployer.deploy(project.RewardDistributor, deca, keys, sbt, vault, *reward_params.values())
     rewards.set_oracle(oracle, True, sender=deployer)
     deca.set_minter(rewards, True, sender=deployer)
-    pool = deployer.deploy(project.LiquidityPool, deca, energy, vault, market["fee_bps"], market["vault_share_bps"])
+    pool = deployer.deploy(project.LiquidityPool, deca, energy, vault, market["fee_bps"], market["vault_share_bps"],
+                           *ENERGY_POOL_NAMES)
     desk = deployer.deploy(project.PaymentDesk, deca, energy, storage, pool, sbt, registry, vault,
                            market["reference_price"], market["dao_share_bps"], market["price_band_bps"])
     pool.set_seeder(desk, sender=deployer)  # the first deposit: a payment at the price the DAO votes
     storage.set_desk(desk, sender=deployer)
     energy.set_minter(desk, True, sender=deployer)
     deca.set_minter(desk, True, sender=deployer)
+    certificate = deployer.deploy(project.GreenCertificate, rewards, *certificate_params.values())
+    certificate.set_oracle(oracle, True, sender=deployer)
+    green_pool = deployer.deploy(project.LiquidityPool, deca, certificate, vault, market["fee_bps"],
+                                 market["vault_share_bps"], *GREEN_POOL_NAMES)
     modules = {"sbt": sbt, "registry": registry, "deca": deca, "keys": keys, "rewards": rewards,
-               "energy": energy, "storage": storage, "pool": pool, "desk": desk}
+               "energy": energy, "storage": storage, "pool": pool, "desk": desk, "certificate": certificate,
+               "green_pool": green_pool}
     dao = deployer.deploy(
         project.TechnicalDAO,
         members,

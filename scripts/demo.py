@@ -1,7 +1,8 @@
 """The whole story on a local chain: deploy, seat the DAO, admit miners by ballot, run their
 (simulated) devices through the gateway into the registry and the index, draw the lottery
 and pay the winners every hour, audit it all, then sell surplus into storage nodes and trade
-it; a summary and an HTML report with plots at the end.
+it, issue green certificates, trade and retire some; a summary and an HTML report with plots
+at the end.
 
     ape run demo                                         # embedded chain, nothing else to run
     ape run demo --miners 50 --days 7                    # the full week
@@ -50,6 +51,8 @@ def cli(miners, days, report_dir):
         (outcome.winners_paid != outcome.winners_to_pay, "a winner's claim was not paid"),
         (outcome.deca_held_by_miners != outcome.deca_claimed, "the miners hold other DECA than they claimed"),
         (not outcome.parity, "the storage nodes and the ENERGY supply are out of parity"),
+        (not outcome.certificates.certified_mwh, "no energy was certified"),
+        (outcome.certificates.issued_mwh > outcome.certificates.certified_mwh, "more certificates issued than certified"),
     ]
     if failed := [text for bad, text in problems if bad]:
         raise click.ClickException("; ".join(failed))

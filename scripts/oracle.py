@@ -7,8 +7,9 @@
 `run` takes every finished epoch not yet settled through commit, reveal (B blocks later),
 scoring and post; it keeps going (polling) unless `--once`, which stops when every epoch
 waits for time rather than blocks, and prints what it settled and what waits. `--mine`
-(local chains only) mines the B blocks itself. The account needs the oracle role on
-EpochKeys and RewardDistributor (granted by DAO proposal; checked before anything is sent);
+(local chains only) mines the B blocks itself; after an epoch's post it posts the root of
+the epoch's certificate rows. The account needs the oracle role on EpochKeys,
+RewardDistributor and GreenCertificate (granted by DAO proposal; checked before anything is sent);
 a keyfile account must sign unattended (APE_ACCOUNTS_<alias>_PASSPHRASE). Its files (state,
 epoch keys with mode 0600, published tables) live next to the store unless `--folder` says
 otherwise; tables are posted as file:// URIs unless `--base-url`. Stopped at any point,
@@ -69,11 +70,12 @@ def _read_state(contracts, folder):
 
 
 def _check_account(contracts, account):
-    """Refuse, before anything is sent, an account that cannot commit and post."""
-    missing = [name for name, c in (("EpochKeys", contracts.keys), ("RewardDistributor", contracts.rewards))
-               if not c.is_oracle(account.address)]
+    """Refuse, before anything is sent, an account that cannot commit, post and certify."""
+    missing = [name for name, c in (("EpochKeys", contracts.keys), ("RewardDistributor", contracts.rewards),
+                                    ("GreenCertificate", contracts.certificate)) if not c.is_oracle(account.address)]
     if missing:
-        raise click.ClickException(f"{account.address} does not hold the oracle role on {' and '.join(missing)}; "
+        names = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+        raise click.ClickException(f"{account.address} does not hold the oracle role on {names}; "
                                    "the DAO grants it by proposal (set_oracle)")
     if account.balance == 0:
         raise click.ClickException(f"{account.address} has no ether to pay for the oracle's transactions")

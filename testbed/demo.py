@@ -1,6 +1,7 @@
 """The demo's story on a local chain: deploy, admit miners by ballot, run their devices
 through the gateway into the registry and the index, draw the lottery and pay the winners
-every hour, check everything, then the energy market; a summary and a report at the end.
+every hour, check everything, then the energy market and the green certificates; a summary
+and a report at the end.
 
 ``run_demo`` is the whole of it; ``scripts/demo.py`` is its command line.
 """
@@ -26,6 +27,7 @@ from offchain.index import indexer, store
 from offchain.protocol import enroll
 from offchain.scoring import authenticity
 from testbed import fleet, pvdata, report, simulator
+from testbed.demo_certificates import run_certificates
 from testbed.demo_market import run_market
 from testbed.localchain import advance_to, mine, now, run_ballot
 
@@ -61,6 +63,7 @@ class Outcome(NamedTuple):
     deca_claimed: int  # [wei] Σ of those rows' amounts
     deca_held_by_miners: int  # [wei] before the market chapter
     parity: bool
+    certificates: object  # testbed.demo_certificates.Certified
     report_files: list
 
 
@@ -302,6 +305,9 @@ def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir)
     snapshots = []
     parity = run_market(chain, system, actors.members, actors.miners, sellers, start, days, FLEET_SEED, actors.buyer,
                         lambda *a, **k: ballot(chain, *a, **k), snapshots)
+    certified = run_certificates(chain, system, actors.members, actors.miners, sellers, actors.buyer,
+                                 lambda *a, **k: ballot(chain, *a, **k), engine.folder, epochs,
+                                 {r["token"]: r["kind"] for r in results})
     names = {c.address: name for name, c in system._asdict().items()}
     gas = report.gas_by_call(chain, [actors.deployer, *actors.members, *actors.miners, actors.relayer, actors.oracle,
                                      actors.buyer], names)
@@ -317,5 +323,5 @@ def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir)
         system=system, batches_on_chain=on_chain, batches_indexed=batches, index_differences=differences,
         epochs=len(tables), epochs_audited=audited, epochs_verified=verified,
         winners_paid=paid, winners_to_pay=len(rows), deca_claimed=sum(r.amount for _, r in rows),
-        deca_held_by_miners=held, parity=parity, report_files=files,
+        deca_held_by_miners=held, parity=parity, certificates=certified, report_files=files,
     )

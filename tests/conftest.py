@@ -22,7 +22,7 @@ ACTORS = {
     "miner": 4,
     "other_miner": 5,
     "relayer": 6,  # the gateway's account: relays device batches (anyone may)
-    "oracle_account": 7,  # holds the oracle role on EpochKeys and RewardDistributor
+    "oracle_account": 7,  # holds the oracle role on EpochKeys, RewardDistributor and GreenCertificate
     "vault": 8,  # stands in for the DAO's treasury
     "attacker": 9,
     "stranger": 10,  # anyone: relays, reveals, sweeps, claims or fills for others

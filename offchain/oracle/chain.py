@@ -107,6 +107,16 @@ def get_settlement(distributor, epoch):
 POSTED_SEARCH_BLOCKS = 256  # blocks a Posted search reads at a time
 
 
+def _first_event(event, epoch, start_block):
+    """The first log of ``event`` (an ape contract event) for ``epoch`` from ``start_block``, or ``None``."""
+    stop = event.contract.chain_manager.blocks.height + 1
+    for lo in range(start_block, stop, POSTED_SEARCH_BLOCKS):
+        found = list(event.range(lo, min(stop, lo + POSTED_SEARCH_BLOCKS), search_topics={"epoch": epoch}))
+        if found:
+            return found[0]
+    return None
+
+
 def get_posted_event(distributor, epoch, start_block=0):
     """
     The epoch's ``Posted`` event: ``(uri, block, params_hash)``, or ``None``.
@@ -115,13 +125,16 @@ def get_posted_event(distributor, epoch, start_block=0):
     block: a post needs the reveal) in windows of ``POSTED_SEARCH_BLOCKS``: an epoch is posted
     once, usually a few blocks after its reveal, so the search seldom reads past the first.
     """
-    stop = distributor.chain_manager.blocks.height + 1
-    for lo in range(start_block, stop, POSTED_SEARCH_BLOCKS):
-        hi = min(stop, lo + POSTED_SEARCH_BLOCKS)
-        posted = list(distributor.Posted.range(lo, hi, search_topics={"epoch": epoch}))
-        if posted:
-            return str(posted[0].uri), int(posted[0].block_number), bytes(posted[0].params_hash)
-    return None
+    posted = _first_event(distributor.Posted, epoch, start_block)
+    return None if posted is None else (str(posted.uri), int(posted.block_number), bytes(posted.params_hash))
+
+
+def get_certificates_event(certificate, epoch, start_block=0):
+    """The epoch's ``CertificatesPosted`` event: ``(root, total_mwh, min_a_bps, uri)``, or ``None``."""
+    posted = _first_event(certificate.CertificatesPosted, epoch, start_block)
+    if posted is None:
+        return None
+    return bytes(posted.root), int(posted.total_mwh), int(posted.min_a_bps), str(posted.uri)
 
 
 def get_last_finished_epoch(c):
@@ -187,6 +200,7 @@ def get_chain_facts(c, epoch):
         counts=counts,
         devices={t: tokens[t] for t in counts},
         pubkeys={t: get_device_info(c.sbt, t).pubkey for t in counts},
+        certificates=get_certificates_event(c.certificate, epoch, event[1]) if event else None,
     )
 
 

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from offchain.index import indexer, store
+from offchain.oracle.certify import certificates_path, certify, write_certificates
 from offchain.oracle.chain import (
     get_device_info,
     get_epoch_view,
@@ -259,7 +260,35 @@ class Oracle:
                 open_commits += 1
             if action.kind != DONE:
                 waiting[epoch] = action
+        self.certify_posted()
         return waiting
+
+    def certify_posted(self):
+        """
+        Post the certificate root of every epoch this oracle posted and has not certified yet.
+
+        The file is written before the transaction and the chain is read before sending, so a
+        crash between the two sends nothing twice; an epoch with no certified row posts nothing.
+        """
+        for key, record in sorted(self.state["epochs"].items(), key=lambda kv: int(kv[0])):
+            if record.get("state") == POSTED and "certificates" not in record:
+                self._certify(int(key))
+
+    def _certify(self, epoch):
+        certs = certify(read_table(table_path(self.folder, epoch)), int(self.c.certificate.min_a_bps()))
+        path = certificates_path(self.folder, epoch)
+        write_certificates(path, certs)
+        posted = self.c.certificate.epochs(epoch)
+        if certs.root is None:
+            self._save(epoch, certificates={"total_mwh": 0})
+            return
+        if bytes(posted[0]) != bytes(32):  # posted before a crash: adopt it
+            self._save(epoch, certificates={"root": to_hex(posted[0]), "total_mwh": int(posted[1])})
+            return
+        tx = self._send(epoch, "certificates", self.c.certificate.post, epoch, certs.root, certs.total_mwh,
+                        table_uri(path, self.base_url))
+        self._save(epoch, certificates={"root": to_hex(certs.root), "total_mwh": certs.total_mwh, "tx": _tx(tx)})
+        log.info("epoch %d: certified %d mWh of %d miners (tx %s)", epoch, certs.total_mwh, len(certs.rows), _tx(tx))
 
 
 def _revert_reason(exc):

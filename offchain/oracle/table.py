@@ -315,15 +315,25 @@ def table_uri(path, base_url=None):
     return uri
 
 
+def fetch_json(uri, timeout=30):
+    """The JSON object a posted URI points to: ``file://`` or ``http(s)://``; one-line ``OracleError`` else."""
+    parsed = urllib.parse.urlparse(uri)
+    try:
+        if parsed.scheme == "file":
+            return json.loads(Path(urllib.request.url2pathname(parsed.path)).read_text(encoding="utf-8"))
+        if parsed.scheme not in ("http", "https"):
+            raise OracleError(f"oracle: cannot fetch {uri!r}; give the file")
+        with urllib.request.urlopen(uri, timeout=timeout) as answer:
+            return json.loads(answer.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise OracleError(f"oracle: no file at {uri}") from None
+    except (OSError, ValueError) as e:
+        raise OracleError(f"oracle: {uri}: {e}") from None
+
+
 def get_table(uri, timeout=30):
     """The table a posted URI points to: ``file://`` or ``http(s)://``."""
-    parsed = urllib.parse.urlparse(uri)
-    if parsed.scheme == "file":
-        return read_table(urllib.request.url2pathname(parsed.path))
-    if parsed.scheme not in ("http", "https"):
-        raise OracleError(f"oracle: cannot fetch {uri!r}; give the table file")
     try:
-        with urllib.request.urlopen(uri, timeout=timeout) as answer:
-            return _parse_table(json.loads(answer.read().decode("utf-8")))
-    except (OSError, ValueError) as e:
+        return _parse_table(fetch_json(uri, timeout))
+    except ValueError as e:
         raise OracleError(f"oracle: {uri}: {e}") from None

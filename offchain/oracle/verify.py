@@ -2,6 +2,7 @@
 
 from typing import NamedTuple
 
+from offchain.oracle.certify import certify
 from offchain.oracle.settlement import lottery, settle
 from offchain.oracle.table import to_hex, to_hex32
 from offchain.protocol import merkle
@@ -26,6 +27,7 @@ class ChainFacts(NamedTuple):
     counts: dict  # {token_id: N} for every token with N > 0 in the epoch
     devices: dict  # {token_id: device address}
     pubkeys: dict  # {token_id: 64-byte device key}
+    certificates: tuple = None  # (root, total_mwh, min_a_bps, uri) of the CertificatesPosted event, if any
 
 
 def check_table(table, facts):
@@ -36,7 +38,8 @@ def check_table(table, facts):
     scoring parameters' hash, each miner's legal count ``N`` and device key. From the table
     (the oracle's inputs): ``a``, ``readings_window``, ``energy_mwh`` and ``v_mwh``, from
     which ``a_bps`` and ``q_bps`` are recomputed and ``v_mwh ≤ energy_mwh`` checked. Then
-    winners, amounts, leaves, root, total and every proof.
+    winners, amounts, leaves, root, total and every proof; and, once the epoch's certificates
+    are posted, their root and total from the table at the threshold logged with them.
 
     Parameters
     ----------
@@ -116,4 +119,9 @@ def check_table(table, facts):
     differ("total", table.total, deal.total, "recomputed")
     if facts.posted and deal.root != facts.root:
         problems.append(f"root: recomputed {to_hex(deal.root)}, posted {to_hex(facts.root)}")
+    if facts.certificates is not None:  # the certificate rows from the table, at the threshold logged
+        root, total_mwh, min_a_bps, _ = facts.certificates
+        certs = certify(table._replace(rows=rows), min_a_bps)
+        differ("certificate root", to_hex(certs.root or bytes(32)), to_hex(root), "posted")
+        differ("certified energy [mWh]", certs.total_mwh, total_mwh, "posted")
     return problems

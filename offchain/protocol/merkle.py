@@ -1,4 +1,5 @@
-"""Merkle tree of an epoch's reward table, verifiable by snekmate's ``merkle_proof_verification``.
+"""Merkle trees of an epoch's reward table and of its certificates, verifiable by snekmate's
+``merkle_proof_verification``.
 
 Leaf of one row (docs/architecture.md, PoGG)::
 
@@ -29,6 +30,25 @@ from eth_utils import keccak
 UINT_BITS = {"uint64": 64, "uint256": 256, "uint16": 16}
 LEAF_TYPES = ("uint64", "uint256", "uint256", "uint16", "uint16", "uint256")
 LEAF_FIELDS = ("epoch", "token_id", "amount", "a_bps", "q_bps", "v_mwh")
+CERTIFICATE_TYPES = ("uint64", "uint256", "uint256")
+CERTIFICATE_FIELDS = ("epoch", "token_id", "mwh")
+
+
+def _encode(fields, types, values):
+    """``abi.encode`` of unsigned integers: one 32-byte big-endian word each.
+
+    Raises
+    ------
+    ValueError
+        If a value is negative or does not fit its type.
+    """
+    words = []
+    for name, kind, value in zip(fields, types, values):
+        value = int(value)
+        if not 0 <= value < 1 << UINT_BITS[kind]:
+            raise ValueError("merkle: %s does not fit %s" % (name, kind))
+        words.append(value.to_bytes(32, "big"))
+    return b"".join(words)
 
 
 def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_mwh):
@@ -54,15 +74,20 @@ def encode_leaf(epoch, token_id, amount, a_bps, q_bps, v_mwh):
     ValueError
         If a value is negative or does not fit its type.
     """
-    words = []
-    for name, kind, value in zip(
-        LEAF_FIELDS, LEAF_TYPES, (epoch, token_id, amount, a_bps, q_bps, v_mwh)
-    ):
-        value = int(value)
-        if not 0 <= value < 1 << UINT_BITS[kind]:
-            raise ValueError("merkle: %s does not fit %s" % (name, kind))
-        words.append(value.to_bytes(32, "big"))
-    return b"".join(words)
+    return _encode(LEAF_FIELDS, LEAF_TYPES, (epoch, token_id, amount, a_bps, q_bps, v_mwh))
+
+
+def certificate_leaf(epoch, token_id, mwh):
+    """Leaf hash of one certificate row (GreenCertificate)::
+
+        keccak256(keccak256(abi.encode(uint64 epoch, uint256 token_id, uint256 mwh)))
+
+    Raises
+    ------
+    ValueError
+        If a value is negative or does not fit its type.
+    """
+    return keccak(keccak(_encode(CERTIFICATE_FIELDS, CERTIFICATE_TYPES, (epoch, token_id, mwh))))
 
 
 def leaf(epoch, token_id, amount, a_bps, q_bps, v_mwh):

@@ -112,7 +112,7 @@ def test_propose__text__names_the_window_and_the_quorum(system, members):
 
 @pytest.mark.parametrize("call_text, expected", [
     ("nosuch.f(1)", "'nosuch.f(1)': unknown module 'nosuch'; known: dao, sbt, registry, deca, keys, rewards, "
-                    "energy, storage, pool, desk"),
+                    "energy, storage, pool, desk, certificate, green_pool"),
     ("sbt.no_such_method(1)", "'sbt.no_such_method(1)': sbt has no method 'no_such_method'"),
     ("sbt.ownerOf(1)", "'sbt.ownerOf(1)': sbt.ownerOf only reads; a proposal calls methods that change state"),
     ("sbt.approve_application(3", "'sbt.approve_application(3': expected module.method(arg, ...)"),

@@ -26,7 +26,8 @@ def test_deploy__json__records_every_contract_owned_by_the_dao(accounts, chain, 
     every = json.loads((deployments / "networks.json").read_text())  # the one file naming every network
     assert every[f"ethereum:local:{chain.chain_id}"] == {"ecosystem": "ethereum", "network": "local",
                                                          "record": Path(out["record"]).name, **record}
-    assert set(contracts) == {"dao", "sbt", "registry", "deca", "keys", "rewards", "energy", "storage", "pool", "desk"}
+    assert set(contracts) == {"dao", "sbt", "registry", "deca", "keys", "rewards", "energy", "storage", "pool", "desk",
+                              "certificate", "green_pool"}
     for name, address in contracts.items():
         assert chain.provider.get_code(address), name
 

@@ -8,7 +8,7 @@ import click
 import pytest
 from cli_kit import invoke
 
-SCRIPTS = ("deploy", "demo", "miner", "dao", "node", "market", "gateway", "index", "oracle")
+SCRIPTS = ("deploy", "demo", "miner", "dao", "node", "market", "certificate", "gateway", "index", "oracle")
 NO_JSON = ("gateway serve", "demo")
 
 

@@ -179,8 +179,8 @@ def test_run__account_without_the_oracle_role__refused_before_sending(settled, a
     nonce = stranger.nonce
     line = refused(oracle_cli.cli, "run", "--account", alias(stranger), "--folder", tmp_path, "--store",
                    tmp_path / "store.sqlite", "--once", "--mine")
-    assert line == (f"Error: {stranger.address} does not hold the oracle role on EpochKeys and RewardDistributor; "
-                    "the DAO grants it by proposal (set_oracle)")
+    assert line == (f"Error: {stranger.address} does not hold the oracle role on EpochKeys, RewardDistributor and "
+                    "GreenCertificate; the DAO grants it by proposal (set_oracle)")
     assert stranger.nonce == nonce and list(tmp_path.iterdir()) == []
 
 
@@ -189,8 +189,10 @@ def test_run__account_with_one_role_or_no_ether__refused_before_sending(settled,
     pass_proposal(chain, system.dao, members, [call(system.keys.set_oracle, fresh.address, True)], "keys role only")
     args = ["run", "--account", alias(fresh), "--folder", tmp_path, "--store", tmp_path / "store.sqlite", "--once"]
     assert refused(oracle_cli.cli, *args) == (f"Error: {fresh.address} does not hold the oracle role on "
-                                              "RewardDistributor; the DAO grants it by proposal (set_oracle)")
-    pass_proposal(chain, system.dao, members, [call(system.rewards.set_oracle, fresh.address, True)], "both roles")
+                                              "RewardDistributor and GreenCertificate; the DAO grants it by proposal "
+                                              "(set_oracle)")
+    pass_proposal(chain, system.dao, members, [call(system.rewards.set_oracle, fresh.address, True),
+                                               call(system.certificate.set_oracle, fresh.address, True)], "all roles")
     assert refused(oracle_cli.cli, *args) == f"Error: {fresh.address} has no ether to pay for the oracle's transactions"
     assert list(tmp_path.iterdir()) == []
 

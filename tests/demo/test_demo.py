@@ -1,7 +1,8 @@
 """A small demo end to end on the embedded chain (four miners, one of them inflating ×3,
 for one day): every honest batch anchored, every anchored batch indexed, audited tables
 match the chain, every paid winner's claim on chain, the miners hold exactly what they
-claimed, parity of nodes and ENERGY, and the report written with an HTML page that shows
+claimed, parity of nodes and ENERGY, honest energy certified (not the inflator's), some
+certificates retired, and the report written with an HTML page that shows
 every plot."""
 
 import re
@@ -42,6 +43,15 @@ def test_demo__every_winner_with_an_amount__claimed_and_held(outcome):
 
 def test_demo__storage_nodes_and_energy__in_parity(outcome):
     assert outcome.parity is True
+
+
+def test_demo__certificates__honest_energy_certified_not_the_inflators_issued_and_retired(outcome):
+    c = outcome.certificates
+    assert c.by_kind["honest"] > 0 and c.by_kind.get("inflate ×3", 0) == 0
+    assert c.certified_mwh == sum(c.by_kind.values())
+    assert 0 < c.issued_mwh <= c.certified_mwh
+    assert 0 < c.retired_mwh < c.issued_mwh and c.retired_co2_ug > 0
+    assert outcome.system.certificate.totalSupply() == c.issued_mwh - c.retired_mwh
 
 
 def test_demo__report__every_plot_written_and_named_by_the_page(outcome):

@@ -1,5 +1,7 @@
 """Deployment and funding helpers for the LiquidityPool tests and the gas bench."""
 
+from offchain.deploy import ENERGY_POOL_NAMES
+
 FAR = 2**64  # a deadline that never expires [s]
 MAX = 2**256 - 1
 SEED_DECA = 1_000 * 10**18  # DECA wei: the first deposit of the `seeded` fixture
@@ -40,6 +42,7 @@ class Kit:
     def deploy(self, fee_bps=30, vault_share_bps=1_667):
         deca = self.owner.deploy(self.project.DecaToken)
         energy = self.owner.deploy(self.project.EnergyToken)
-        pool = self.owner.deploy(self.project.LiquidityPool, deca, energy, self.vault, fee_bps, vault_share_bps)
+        pool = self.owner.deploy(self.project.LiquidityPool, deca, energy, self.vault, fee_bps, vault_share_bps,
+                                 *ENERGY_POOL_NAMES)
         pool.set_seeder(self.seeder, sender=self.owner)
         return Market(self.owner, deca, energy, pool)

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from market_kit import FAR, MAX, SEED_DECA, SEED_ENERGY
 
+from offchain.deploy import ENERGY_POOL_NAMES
 from testbed import amm
 
 DEAD = "0x000000000000000000000000000000000000dEaD"
@@ -57,19 +58,19 @@ def test_deploy__bad_parameter__reverts(project, owner, vault, fee, share, zero_
     deca = owner.deploy(project.DecaToken)
     energy = owner.deploy(project.EnergyToken)
     with ape.reverts(reason):
-        owner.deploy(project.LiquidityPool, deca, energy, ZERO if zero_vault else vault, fee, share)
+        owner.deploy(project.LiquidityPool, deca, energy, ZERO if zero_vault else vault, fee, share, *ENERGY_POOL_NAMES)
 
 
 def test_deploy__same_token_twice__reverts(project, owner, vault):
     deca = owner.deploy(project.DecaToken)
     with ape.reverts("pool: bad token"):
-        owner.deploy(project.LiquidityPool, deca, deca, vault, 30, 1_667)
+        owner.deploy(project.LiquidityPool, deca, deca, vault, 30, 1_667, *ENERGY_POOL_NAMES)
 
 
 def test_deploy__zero_token__reverts(project, owner, vault):
     deca = owner.deploy(project.DecaToken)
     with ape.reverts("pool: zero address"):
-        owner.deploy(project.LiquidityPool, deca, ZERO, vault, 30, 1_667)
+        owner.deploy(project.LiquidityPool, deca, ZERO, vault, 30, 1_667, *ENERGY_POOL_NAMES)
 
 
 # ------------------------------------------------------------ add
@@ -651,7 +652,7 @@ def test_token_callback__into_the_pool__is_refused(project, owner, vault, alice,
     (Vyper's lock reverts without a reason, so the token records the failure)."""
     bad = owner.deploy(project.ReentrantToken)
     energy = owner.deploy(project.EnergyToken)
-    pool = owner.deploy(project.LiquidityPool, bad, energy, vault, 30, 1_667)
+    pool = owner.deploy(project.LiquidityPool, bad, energy, vault, 30, 1_667, *ENERGY_POOL_NAMES)
     pool.set_seeder(alice, sender=owner)
     bad.mint(alice, 10**24, sender=alice)
     energy.mint(alice, 10**12, sender=owner)

@@ -45,7 +45,8 @@ POLL = 0.05  # [s] between looks at the state file
 class Step(NamedTuple):
     """Where the first process is killed, and what the chain and its folder must show then."""
 
-    stop_at: str = None  # the request the relay stops at: a transaction ("commit", "reveal", "post") or "scoring"
+    stop_at: str = None  # the request the relay stops at: a transaction ("commit", "reveal", "post",
+    # "certificates") or "scoring"
     relay: bool = True  # whether that request reaches Anvil before the kill
     state: str = None  # otherwise: killed once the state file shows this state, the process waiting by itself
     mine: bool = True  # `--mine`: the process mines the B blocks of its reveal itself
@@ -67,6 +68,8 @@ STEPS = {
     "post_sent": Step(stop_at="post", on_chain=(1, 1, 1), record=SCORED, table=True),
     # POSTED saved; the process polls, the next epoch still running
     "posted": Step(state=POSTED, on_chain=(1, 1, 1), record=POSTED, table=True),
+    # the epoch's certificate root is on chain, the process never saw its receipt
+    "certificates_sent": Step(stop_at="certificates", on_chain=(1, 1, 1), record=POSTED, table=True),
 }
 
 
@@ -258,7 +261,8 @@ def test_sigkill_at_each_step__restart_posts_the_epoch_once_with_the_same_root(
     write_record(contracts)  # what `ape run deploy` leaves for the oracle's `load_system`
     keys, rewards = contracts.keys, contracts.rewards
     names = {(keys.address, _selector(keys.commit)): "commit", (keys.address, _selector(keys.reveal)): "reveal",
-             (rewards.address, _selector(rewards.post)): "post"}
+             (rewards.address, _selector(rewards.post)): "post",
+             (contracts.certificate.address, _selector(contracts.certificate.post)): "certificates"}
     args = ["--account", f"TEST::{oracle_account.index}", "--store", folder / "store.sqlite"]
     nonce = oracle_account.nonce
 
@@ -298,7 +302,9 @@ def test_sigkill_at_each_step__restart_posts_the_epoch_once_with_the_same_root(
     assert [r["epoch"] for r in out["settled"]] == ([] if s.record == POSTED else [0])  # POSTED: settled before
     assert [(w["epoch"], w["state"], w["waits_for"]) for w in out["waiting"]] == [(1, NEW, "time")]
     assert counts_on_chain(contracts, chain) == (1, 1, 1)
-    assert oracle_account.nonce == nonce + 3  # not even a refused second commit, reveal or post was sent
+    # every miner is honest at noon: the epoch's energy is certified, once
+    (certified,) = events(contracts.certificate.CertificatesPosted, chain)
+    assert oracle_account.nonce == nonce + 4  # not even a refused second commit, reveal, post or certification was sent
     settled = oracle.get_settlement(rewards, 0)
     (posted,) = events(rewards.Posted, chain)
     table = oracle.read_table(table_file)
@@ -311,3 +317,4 @@ def test_sigkill_at_each_step__restart_posts_the_epoch_once_with_the_same_root(
     assert (record["state"], record["committed_block"]) == (POSTED, keys.committed_block(0))
     assert (record["root"], int(record["total"]), record["uri"]) == ("0x" + table.root.hex(), table.total, posted.uri)
     assert oracle.read_key_file(oracle.key_path(folder, 0)) == keys.secret(0)
+    assert record["certificates"]["root"] == "0x" + bytes(certified.root).hex() != "0x" + "00" * 32
