@@ -1,9 +1,10 @@
-"""The miner's commands: identity, readings, and selling energy into storage nodes.
+"""The miner's commands: identity, readings, claiming DECA, and selling energy into storage nodes.
 
     ape run miner apply --account ALIAS --enrollment enrollment.json --capacity-w 4200 --lat 39.742 --lon -105.178 \
         --tilt 30 --azimuth 180 [--uri ipfs://...]
     ape run miner status --account ALIAS
     ape run miner readings --account ALIAS [--token 1] [--last 24] [--all]
+    ape run miner claim --account ALIAS [--token 1]
     ape run miner sell --account ALIAS --sent sent.json --received received.json
     ape run miner request-payment --account ALIAS [--token 1] [--days 30] [--exclude KEY ...]
     ape run miner withdraw --account ALIAS --shares all [--slippage-bps 50]
@@ -18,7 +19,7 @@ import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand
 
-from offchain import market
+from offchain import market, oracle
 from offchain.protocol import enroll, meter
 from offchain.protocol.batch import recover_signer, unpack_reading
 
@@ -340,6 +341,39 @@ def request_payment(account, token, days, excluded, as_json):
         "deliveries": e.deliveries, "sent_mwh": e.sent_mwh, "received_mwh": e.received_mwh, "left_over": len(left),
         "status": "pending", "tx_hash": tx_hash(tx),
     }, lines)
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--token", type=click.IntRange(1), default=None, help="One of your tokens; default: all of them.")
+@json_option
+def claim(account, token, as_json):
+    """Claim your DECA: every winning row of your tokens in a posted epoch, not yet claimed, within 14 days."""
+    system = load_system()
+    sbt, rewards = system.sbt, system.rewards
+    tokens = [_token_of(sbt, account, token)] if token else _tokens(sbt, account)
+    if not tokens:
+        raise click.ClickException(f"{account.address} holds no miner token")
+    now, claimed = chain.blocks.head.timestamp, []
+    for log in events(rewards.Posted):
+        epoch = int(log.epoch)
+        waiting = [t for t in tokens if not rewards.is_claimed(epoch, t)]
+        if not waiting or now >= rewards.claim_deadline(epoch):
+            continue
+        try:
+            rows = {r.token_id: r for r in oracle.get_table(str(log.uri)).rows}
+        except oracle.OracleError as e:
+            raise click.ClickException(f"epoch {epoch}: {e}") from None
+        for r in (rows[t] for t in waiting if t in rows):
+            if r.winner and r.amount:
+                tx = transact(rewards.claim, epoch, r.token_id, r.amount, r.a_bps, r.q_bps, r.v_mwh, r.proof,
+                              *r.point, sender=account)
+                claimed.append({"epoch": epoch, "token_id": r.token_id, "deca_wei": r.amount, "tx_hash": tx_hash(tx)})
+    total = sum(c["deca_wei"] for c in claimed)
+    lines = table([dict(c, deca=f"{c['deca_wei'] / 1e18:.6f}") for c in claimed],
+                  [("epoch", "epoch"), ("token_id", "token"), ("deca", "DECA"), ("tx_hash", "transaction")])
+    emit(as_json, {"claimed": claimed, "deca_wei": total},
+         lines + [f"claimed {len(claimed)} rows, {total / 1e18:.6f} DECA"] if claimed else "nothing to claim")
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -1,5 +1,6 @@
-"""`ape run certificate`: issue a token's certified energy, retire it for a beneficiary, list retirements, regions
-and totals; every refusal one line, nothing sent."""
+"""A settled epoch from the miner's side: `ape run miner claim` takes its DECA; `ape run certificate` issues its
+certified energy, retires it for a beneficiary, lists retirements, regions and totals; every refusal one line,
+nothing sent."""
 
 import json
 from types import SimpleNamespace
@@ -12,6 +13,7 @@ from offchain import oracle
 from offchain.governance import call
 from offchain.oracle.certify import certificates_path, get_certificates
 from scripts import certificate as certificate_cli
+from scripts import miner as miner_cli
 from scripts import oracle as oracle_cli
 from testbed.localchain import advance_to, pass_proposal
 
@@ -20,12 +22,14 @@ REGION = (1, "SERF box", 39_000_000, 40_000_000, -106_000_000, -105_000_000, 550
 
 @pytest.fixture(scope="module")
 def certified(system, chain, accounts, tmp_path_factory):
-    """One miner's batch in epoch E (late morning), settled and certified by `oracle run`. A lone miner's authenticity is the
-    DAO's `lone_bps` (0.25), so the DAO first lowers the threshold to 1 bps, and sets the miner's region."""
+    """One miner's batch in epoch E (late morning), settled and certified by `oracle run`. A lone miner's
+    authenticity is the DAO's `lone_bps` (0.25), so the DAO first lowers the threshold to 1 bps; it also sets the
+    miner's region, and K = 1 (the miner wins)."""
     members, miner = accounts[1:4], accounts[4]
     cert = system.certificate
-    pass_proposal(chain, system.dao, members, [call(cert.set_threshold, 1), call(cert.set_region, *REGION)],
-                  "certify every credited row; the SERF's grid")
+    pass_proposal(chain, system.dao, members, [call(cert.set_threshold, 1), call(cert.set_region, *REGION),
+                                               call(system.keys.set_lottery_k, 1)],
+                  "certify every credited row; the SERF's grid; every draw wins")
     device = Device(chain, system, members, miner, 1)
     hour = chain.pending_timestamp // 3_600
     advance_to(chain, (hour + (18 - hour) % 24) * 3_600 + 60)  # 18:00 UTC: late morning at the SERF, the sun high
@@ -53,6 +57,24 @@ def test_oracle_run__certifies_the_posted_epoch_and_verify_recomputes_it(certifi
     root, total, issued = cert.epochs(e)
     assert (total, issued) == (row.mwh, 0) and bytes(root) == row.leaf  # one row: the root is its leaf
     assert oracle.verify_epoch(certified.system, e, oracle.table_path(certified.folder, e)) == []
+
+
+def test_miner_claim__the_winning_row_paid_once(certified, accounts):
+    system, miner, token, e = certified.system, certified.miner, certified.device.token_id, certified.epoch
+    row = next(r for r in oracle.read_table(oracle.table_path(certified.folder, e)).rows if r.token_id == token)
+    assert row.winner and row.amount > 0
+    before = system.deca.balanceOf(miner)
+    out = json.loads(run(miner_cli.cli, "claim", "--account", alias(miner), "--json"))
+    assert out["claimed"] == [{"epoch": e, "token_id": token, "deca_wei": row.amount, "tx_hash": out["claimed"][0]
+                               ["tx_hash"]}] and out["deca_wei"] == row.amount
+    assert system.deca.balanceOf(miner) == before + row.amount and system.rewards.is_claimed(e, token)
+    nonce = miner.nonce
+    assert run(miner_cli.cli, "claim", "--account", alias(miner)).strip() == "nothing to claim"
+    assert miner.nonce == nonce
+    assert refused(miner_cli.cli, "claim", "--account", alias(accounts[9])) == (
+        f"Error: {accounts[9].address} holds no miner token")
+    assert refused(miner_cli.cli, "claim", "--account", alias(accounts[9]), "--token", token) == (
+        f"Error: token {token} belongs to {miner.address}, not to {accounts[9].address}")
 
 
 def test_issue__by_a_stranger__mints_to_the_owner_once(certified, accounts):
