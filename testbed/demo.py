@@ -29,7 +29,7 @@ from offchain.scoring import authenticity
 from testbed import fleet, pvdata, report, simulator
 from testbed.demo_certificates import run_certificates
 from testbed.demo_market import run_market
-from testbed.localchain import advance_to, mine, now, run_ballot
+from testbed.localchain import advance_to, now, reveal_miner, run_ballot
 
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among a few miners to see
 PILOT_REFERENCE_KWH = 1  # [kWh] an hour's energy that earns the whole emission: the pilot's scale
@@ -178,7 +178,7 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
                 gw.relay()
                 # the epoch's window closes; the oracle commits, reveals B blocks later, scores, posts
                 advance_to(chain, epoch_end + registry.grace_period() + 1)
-                oracle.run(engine, once=True, mine=lambda n: mine(chain, n))
+                oracle.run(engine, once=True, mine=reveal_miner(chain))
                 claim_rewards(system, engine, first + hour, wallets)
         click.echo(f"  gateway outcomes: {dict(store.read_queue_counts(conn))}")
         for d in devices:
