@@ -54,7 +54,7 @@ lint: env
 # misreads on Anvil in the full run ("Invalid pointer in tuple") though it passes alone there
 # and always on the embedded chain.
 test-anvil: env
-	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards tests/market/test_pool.py \
+	PATH="$(ANVIL_BIN):$$PATH" ape test tests/contracts tests/registry tests/rewards tests/certificate tests/market/test_pool.py \
 		tests/storage/test_storage_node.py tests/storage/test_payment_desk.py --network ethereum:local:foundry \
 		--reruns 2 --only-rerun "did not revert" --only-rerun TimeExhausted --only-rerun TransactionNotFound \
 		--deselect tests/rewards/test_reward_distributor.py::test_constructor__sbt_not_the_keys__reverts \

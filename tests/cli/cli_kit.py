@@ -42,6 +42,14 @@ def refused(cli, *args):
     return lines[-1]
 
 
+def refused_unsent(cli, account, *args):
+    """:func:`refused`, and asserts that ``account`` sent nothing."""
+    nonce = account.nonce
+    line = refused(cli, *args)
+    assert account.nonce == nonce
+    return line
+
+
 def address_of(priv):
     """The checksummed address of a private key [int]."""
     return to_checksum_address(secp256k1.address(secp256k1.public_key(priv)))

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from cli_kit import FAST_DAO, alias, refused, run
+from cli_kit import FAST_DAO, alias, refused, refused_unsent, run
 
 from offchain.governance import SUPPORT
 from scripts import dao as dao_cli
@@ -48,12 +48,6 @@ def queued(chain, system, members, *calls):
     return pid
 
 
-def refused_unsent(account, *args):
-    """The command's one line; asserts the account sent nothing."""
-    nonce = account.nonce
-    line = refused(dao_cli.cli, *args)
-    assert account.nonce == nonce
-    return line
 
 
 # ------------------------------------------------------------------ a whole ballot
@@ -120,17 +114,17 @@ def test_propose__text__names_the_window_and_the_quorum(system, members):
     ("sbt.approve_application(x)", "'sbt.approve_application(x)': the arguments are not Python literals"),
 ])
 def test_propose__bad_call__one_line_and_nothing_sent(system, members, call_text, expected):
-    line = refused_unsent(members[0], "propose", "--account", alias(members[0]), "-d", "x", "--call", call_text)
+    line = refused_unsent(dao_cli.cli, members[0], "propose", "--account", alias(members[0]), "-d", "x", "--call", call_text)
     assert line == f"Error: Invalid value for --call: {expected}"
     assert system.dao.proposal_count() == 0
 
 
 def test_propose__wrong_arguments__one_line_naming_the_call(system, members):
-    line = refused_unsent(members[0], "propose", "--account", alias(members[0]), "-d", "x",
+    line = refused_unsent(dao_cli.cli, members[0], "propose", "--account", alias(members[0]), "-d", "x",
                           "--call", "sbt.approve_application(1, 2)")
     assert line == ("Error: Invalid value for --call: 'sbt.approve_application(1, 2)': 2 argument(s); sbt takes "
                     "approve_application(uint256 application_id)")
-    line = refused_unsent(members[0], "propose", "--account", alias(members[0]), "-d", "x",
+    line = refused_unsent(dao_cli.cli, members[0], "propose", "--account", alias(members[0]), "-d", "x",
                           "--call", "sbt.approve_application('three')")
     assert line == ("Error: Invalid value for --call: \"sbt.approve_application('three')\": No conversion registered "
                     "to handle 'three'; sbt takes approve_application(uint256 application_id)")
@@ -138,15 +132,15 @@ def test_propose__wrong_arguments__one_line_naming_the_call(system, members):
 
 def test_propose__not_a_member__refused(system, accounts):
     stranger = accounts[10]
-    line = refused_unsent(stranger, "propose", "--account", alias(stranger), "-d", "x", "--call", QUORUM_CALL)
+    line = refused_unsent(dao_cli.cli, stranger, "propose", "--account", alias(stranger), "-d", "x", "--call", QUORUM_CALL)
     assert line == f"Error: {stranger.address} is not a DAO member"
 
 
 def test_propose__empty_description_or_too_many_calls__refused(system, members):
-    line = refused_unsent(members[0], "propose", "--account", alias(members[0]), "-d", " ", "--call", QUORUM_CALL)
+    line = refused_unsent(dao_cli.cli, members[0], "propose", "--account", alias(members[0]), "-d", " ", "--call", QUORUM_CALL)
     assert line == "Error: Invalid value for --description: empty; say what the proposal does"
     args = ["propose", "--account", alias(members[0]), "-d", "x"] + ["--call", QUORUM_CALL] * 17
-    line = refused_unsent(members[0], *args)
+    line = refused_unsent(dao_cli.cli, members[0], *args)
     assert line == "Error: Invalid value for --call: 17 calls; a proposal makes at most 16"
 
 
@@ -157,25 +151,25 @@ def test_vote__refusals__one_line_and_nothing_sent(system, chain, members, accou
     pid = propose(members[0])
     p = dao.proposals(pid)
     voter = members[1]
-    assert refused_unsent(voter, "vote", 7, "for", "--account", alias(voter)) == "Error: no proposal 7 (there are 1)"
-    assert refused_unsent(voter, "vote", pid, "for", "--account", alias(voter)) == (
+    assert refused_unsent(dao_cli.cli, voter, "vote", 7, "for", "--account", alias(voter)) == "Error: no proposal 7 (there are 1)"
+    assert refused_unsent(dao_cli.cli, voter, "vote", pid, "for", "--account", alias(voter)) == (
         f"Error: voting on proposal {pid} opens at {when(p.vote_start)}")
     stranger = accounts[10]
-    assert refused_unsent(stranger, "vote", pid, "for", "--account", alias(stranger)) == (
+    assert refused_unsent(dao_cli.cli, stranger, "vote", pid, "for", "--account", alias(stranger)) == (
         f"Error: {stranger.address} is not a DAO member")
-    assert refused_unsent(voter, "vote", pid, "maybe", "--account", alias(voter)) == (
+    assert refused_unsent(dao_cli.cli, voter, "vote", pid, "maybe", "--account", alias(voter)) == (
         "Error: Invalid value for '{against|for|abstain}': 'maybe' is not one of 'against', 'for', 'abstain'.")
 
     advance(chain, VOTING_DELAY + 1)
-    assert refused_unsent(voter, "vote", pid, "for", "--account", alias(voter), "--reason", "x" * 257) == (
+    assert refused_unsent(dao_cli.cli, voter, "vote", pid, "for", "--account", alias(voter), "--reason", "x" * 257) == (
         "Error: Invalid value for --reason: 257 bytes; at most 256")
     run(dao_cli.cli, "vote", pid, "abstain", "--account", alias(voter))
     assert dao.has_voted(pid, voter) and dao.proposals(pid).abstain_votes == 1
-    assert refused_unsent(voter, "vote", pid, "for", "--account", alias(voter)) == (
+    assert refused_unsent(dao_cli.cli, voter, "vote", pid, "for", "--account", alias(voter)) == (
         f"Error: {voter.address} already voted on proposal {pid}")
 
     advance(chain, VOTING_PERIOD + 1)
-    assert refused_unsent(members[2], "vote", pid, "for", "--account", alias(members[2])) == (
+    assert refused_unsent(dao_cli.cli, members[2], "vote", pid, "for", "--account", alias(members[2])) == (
         f"Error: voting on proposal {pid} closed at {when(p.vote_end)} (it is Defeated)")
     assert not dao.has_voted(pid, members[2])
 
@@ -186,30 +180,30 @@ def test_queue__before_the_vote_ends_or_defeated__refused(system, chain, members
     dao = system.dao
     pid = propose(members[0])
     p = dao.proposals(pid)
-    assert refused_unsent(members[0], "queue", pid, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "queue", pid, "--account", alias(members[0])) == (
         f"Error: proposal {pid} is Pending: voting ends at {when(p.vote_end)}")
     advance(chain, VOTING_DELAY + 1)
     vote_all(pid, members[:2], "against")
     run(dao_cli.cli, "vote", pid, "for", "--account", alias(members[2]))
-    assert refused_unsent(members[0], "queue", pid, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "queue", pid, "--account", alias(members[0])) == (
         f"Error: proposal {pid} is Active: voting ends at {when(p.vote_end)}")
     advance(chain, VOTING_PERIOD + 1)
-    assert refused_unsent(members[0], "queue", pid, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "queue", pid, "--account", alias(members[0])) == (
         f"Error: proposal {pid} was defeated (for 1, against 2, abstain 0; quorum 2): only a Succeeded one can "
         "be queued")
-    assert refused_unsent(members[0], "queue", 9, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "queue", 9, "--account", alias(members[0])) == (
         "Error: no proposal 9 (there are 1)")
 
 
 def test_queue__twice_or_too_late__refused(system, chain, members):
     dao = system.dao
     pid = queued(chain, system, members)
-    assert refused_unsent(members[1], "queue", pid, "--account", alias(members[1])) == (
+    assert refused_unsent(dao_cli.cli, members[1], "queue", pid, "--account", alias(members[1])) == (
         f"Error: proposal {pid} is already queued, executable from {when(dao.proposals(pid).eta)}")
     late = passed(chain, system, members)
     expires = dao.proposals(late).expires
     advance(chain, GRACE + 1)
-    assert refused_unsent(members[1], "queue", late, "--account", alias(members[1])) == (
+    assert refused_unsent(dao_cli.cli, members[1], "queue", late, "--account", alias(members[1])) == (
         f"Error: proposal {late} expired: it was not queued by {when(expires)}")
 
 
@@ -236,25 +230,25 @@ def test_execute__json__runs_the_calls(system, chain, members):
 def test_execute__in_timelock_not_queued_or_expired__refused(system, chain, members):
     dao = system.dao
     ripe = passed(chain, system, members)
-    assert refused_unsent(members[0], "execute", ripe, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "execute", ripe, "--account", alias(members[0])) == (
         f"Error: proposal {ripe} is not queued yet: ape run dao queue {ripe}")
     run(dao_cli.cli, "queue", ripe, "--account", alias(members[0]))
     p = dao.proposals(ripe)
-    assert refused_unsent(members[0], "execute", ripe, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "execute", ripe, "--account", alias(members[0])) == (
         f"Error: proposal {ripe} is in its timelock until {when(p.eta)}")
     advance(chain, TIMELOCK + GRACE + 1)
-    assert refused_unsent(members[0], "execute", ripe, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "execute", ripe, "--account", alias(members[0])) == (
         f"Error: proposal {ripe} expired at {when(p.expires)}: it was not executed in time")
     assert dao.quorum_bps() == FAST_DAO["--quorum-bps"]
     fresh = propose(members[0])
-    assert refused_unsent(members[0], "execute", fresh, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "execute", fresh, "--account", alias(members[0])) == (
         f"Error: proposal {fresh} is Pending, only a Queued one can be executed")
 
 
 def test_execute__a_failing_call__refused_with_its_reason(system, chain, members):
     pid = queued(chain, system, members, "dao.set_parameter('no_such_parameter', 1)")
     advance(chain, TIMELOCK + 1)
-    assert refused_unsent(members[0], "execute", pid, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "execute", pid, "--account", alias(members[0])) == (
         "Error: refused: dao: unknown parameter")
     assert not system.dao.proposals(pid).executed
 
@@ -274,13 +268,13 @@ def test_cancel__by_the_proposer__canceled(system, chain, members):
 
 def test_cancel__not_the_proposer_or_too_late__refused(system, chain, members):
     pid = propose(members[0])
-    assert refused_unsent(members[1], "cancel", pid, "--account", alias(members[1])) == (
+    assert refused_unsent(dao_cli.cli, members[1], "cancel", pid, "--account", alias(members[1])) == (
         f"Error: only the proposer ({members[0].address}) may cancel proposal {pid}")
     advance(chain, VOTING_DELAY + VOTING_PERIOD + 2)
-    assert refused_unsent(members[0], "cancel", pid, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "cancel", pid, "--account", alias(members[0])) == (
         f"Error: proposal {pid} is Defeated: too late to cancel (only until voting ends, "
         f"{when(system.dao.proposals(pid).vote_end)})")
-    assert refused_unsent(members[0], "cancel", 5, "--account", alias(members[0])) == (
+    assert refused_unsent(dao_cli.cli, members[0], "cancel", 5, "--account", alias(members[0])) == (
         "Error: no proposal 5 (there are 1)")
 
 

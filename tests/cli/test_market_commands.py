@@ -4,7 +4,7 @@ refusal one line, nothing sent."""
 import json
 
 import pytest
-from cli_kit import FAST_DAO, alias, refused, run
+from cli_kit import FAST_DAO, alias, refused, refused_unsent, run
 from dao_kit import ballot, build_market, fill
 
 from offchain import market as market_math
@@ -27,11 +27,6 @@ def state(system, chain, accounts):
     return build_market(chain, system, [accounts[1], accounts[2], accounts[3]], accounts[4], accounts[14])
 
 
-def refused_unsent(account, *args):
-    nonce = account.nonce
-    line = refused(market_cli.cli, *args)
-    assert account.nonce == nonce
-    return line
 
 
 # ------------------------------------------------------------------ show
@@ -163,19 +158,19 @@ def test_buy__bad_input__one_line_and_nothing_sent(system, chain, state, account
     buyer, stranger = accounts[14], accounts[10]
     held = system.energy.balanceOf(buyer)
     args = ["buy", "--account", alias(buyer), "--node"]
-    assert refused_unsent(buyer, *args, 2, "--amount-mwh", 1) == "Error: no storage node 2 (there are 1)"
-    assert refused_unsent(buyer, *args, 1, "--amount-mwh", 960_001) == (
+    assert refused_unsent(market_cli.cli, buyer, *args, 2, "--amount-mwh", 1) == "Error: no storage node 2 (there are 1)"
+    assert refused_unsent(market_cli.cli, buyer, *args, 1, "--amount-mwh", 960_001) == (
         "Error: node 1 holds 960000 mWh of tokenized energy, less than 960001")
-    assert refused_unsent(buyer, *args, 1, "--amount-mwh", held + 1) == (
+    assert refused_unsent(market_cli.cli, buyer, *args, 1, "--amount-mwh", held + 1) == (
         f"Error: {buyer.address} holds {held} mWh of ENERGY, less than {held + 1}")
-    assert refused_unsent(stranger, "buy", "--account", alias(stranger), "--node", 1, "--amount-mwh", 10) == (
+    assert refused_unsent(market_cli.cli, stranger, "buy", "--account", alias(stranger), "--node", 1, "--amount-mwh", 10) == (
         f"Error: {stranger.address} holds 0 mWh of ENERGY, less than 10")
-    assert refused_unsent(buyer, *args, 1, "--amount-mwh", 10, "--hours", 721) == (
+    assert refused_unsent(market_cli.cli, buyer, *args, 1, "--amount-mwh", 10, "--hours", 721) == (
         "Error: Invalid value for '--hours': 721 is not in the range 1<=x<=720.")
-    assert refused_unsent(buyer, *args, 1, "--amount-mwh", 0) == (
+    assert refused_unsent(market_cli.cli, buyer, *args, 1, "--amount-mwh", 0) == (
         "Error: Invalid value for '--amount-mwh': 0 is not in the range x>=1.")
     ballot(chain, system, members, [call(system.storage.set_node_active, 1, False)], "suspend node 1")
-    assert refused_unsent(buyer, *args, 1, "--amount-mwh", 10) == "Error: node 1 is suspended"
+    assert refused_unsent(market_cli.cli, buyer, *args, 1, "--amount-mwh", 10) == "Error: node 1 is suspended"
     assert system.storage.request_count() == 0
 
 
@@ -218,14 +213,14 @@ def test_cancel__after_the_deadline__the_escrow_comes_back(system, chain, state,
     rid = json.loads(run(market_cli.cli, "buy", "--account", alias(buyer), "--node", 1, "--amount-mwh", 30_000,
                          "--hours", 1, "--json"))["request_id"]
     deadline = system.storage.requests(rid).deadline
-    assert refused_unsent(buyer, "cancel", rid, "--account", alias(buyer)) == (
+    assert refused_unsent(market_cli.cli, buyer, "cancel", rid, "--account", alias(buyer)) == (
         f"Error: node 1 may still fill request {rid} until {when(deadline)}")
     advance(chain, 3_601 + 1)
     out = json.loads(run(market_cli.cli, "cancel", rid, "--account", alias(buyer), "--json"))
     assert (out["request_id"], out["node"], out["refunded_mwh"], out["status"]) == (rid, 1, 30_000, "cancelled")
     assert energy.balanceOf(buyer) == held
     assert system.storage.requests(rid).status == 3
-    assert refused_unsent(buyer, "cancel", rid, "--account", alias(buyer)) == (
+    assert refused_unsent(market_cli.cli, buyer, "cancel", rid, "--account", alias(buyer)) == (
         f"Error: energy request {rid} is cancelled, not open")
 
 
@@ -240,12 +235,14 @@ def test_cancel__text__at_once_when_the_node_is_suspended(system, chain, state, 
 
 def test_cancel__unknown_someone_elses_or_filled__refused(system, chain, state, accounts):
     buyer, stranger = accounts[14], accounts[10]
-    assert refused_unsent(buyer, "cancel", 1, "--account", alias(buyer)) == "Error: no energy request 1 (there are 0)"
+    assert refused_unsent(market_cli.cli, buyer, "cancel", 1, "--account", alias(buyer)) == (
+        "Error: no energy request 1 (there are 0)")
     run(market_cli.cli, "buy", "--account", alias(buyer), "--node", 1, "--amount-mwh", 4_000, "--hours", 1)
     advance(chain, 3_601 + 1)
-    assert refused_unsent(stranger, "cancel", 1, "--account", alias(stranger)) == (
+    assert refused_unsent(market_cli.cli, stranger, "cancel", 1, "--account", alias(stranger)) == (
         f"Error: energy request 1 belongs to {buyer.address}")
     run(market_cli.cli, "buy", "--account", alias(buyer), "--node", 1, "--amount-mwh", 4_000)
     advance(chain, 600)
     fill(chain, system, 2, 4_000, sender=stranger)
-    assert refused_unsent(buyer, "cancel", 2, "--account", alias(buyer)) == "Error: energy request 2 is filled, not open"
+    assert refused_unsent(market_cli.cli, buyer, "cancel", 2, "--account", alias(buyer)) == (
+        "Error: energy request 2 is filled, not open")

@@ -6,7 +6,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from cli_kit import alias, refused, run
+from cli_kit import alias, refused, refused_unsent, run
 from oracle_cli_kit import Device, current_epoch, finish, json_of
 
 from offchain import oracle
@@ -43,11 +43,6 @@ def certified(system, chain, accounts, tmp_path_factory):
     return SimpleNamespace(system=system, device=device, epoch=epoch, folder=folder, miner=miner, rows=rows)
 
 
-def refused_unsent(account, *args):
-    nonce = account.nonce
-    line = refused(certificate_cli.cli, *args)
-    assert account.nonce == nonce
-    return line
 
 
 def test_oracle_run__certifies_the_posted_epoch_and_verify_recomputes_it(certified):
@@ -99,14 +94,14 @@ def test_issue__by_a_stranger__mints_to_the_owner_once(certified, accounts):
 def test_retire__bad_input__one_line_nothing_sent(certified, args, expected):
     miner = certified.miner
     held = certified.system.certificate.balanceOf(miner)
-    line = refused_unsent(miner, "retire", "--account", alias(miner), *args)
+    line = refused_unsent(certificate_cli.cli, miner, "retire", "--account", alias(miner), *args)
     assert line.endswith(expected.format(held=held)), line
 
 
 def test_issue__no_token__one_line(certified, accounts):
-    assert refused_unsent(accounts[9], "issue", "--account", alias(accounts[9])) == (
+    assert refused_unsent(certificate_cli.cli, accounts[9], "issue", "--account", alias(accounts[9])) == (
         f"Error: {accounts[9].address} holds no miner token; name one with --token")
-    assert refused_unsent(accounts[9], "issue", "--account", alias(accounts[9]), "--token", 999) == (
+    assert refused_unsent(certificate_cli.cli, accounts[9], "issue", "--account", alias(accounts[9]), "--token", 999) == (
         "Error: there is no miner token 999")
 
 
