@@ -312,7 +312,7 @@ def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir)
     gas = report.gas_by_call(chain, [actors.deployer, *actors.members, *actors.miners, actors.relayer, actors.oracle,
                                      actors.buyer], names)
     summary = report.summary(results, tables, market.get_parity(system.storage, system.energy),
-                             snapshots[-1] if snapshots else None, gas)
+                             snapshots[-1] if snapshots else None, certified, gas)
     click.echo("== summary (the report lists the gas of every kind of call)")
     for line in table(summary["table"]) + [""] + table(gas[:GAS_ROWS_SHOWN]):
         click.echo("  " + line)

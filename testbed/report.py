@@ -42,8 +42,9 @@ def gas_by_call(chain, senders, names):
             for k, (n, g) in sorted(spent.items(), key=lambda x: -x[1][1])]
 
 
-def summary(results, tables, parity, pool_state, gas):
-    """The figures the demo ends with, as rows of a table."""
+def summary(results, tables, parity, pool_state, certified, gas):
+    """The figures the demo ends with, as rows of a table; ``certified`` is the certificate chapter's
+    ``testbed.demo_certificates.Certified``."""
     honest = [r for r in results if r["kind"] == "honest"]
     cheats = [r for r in results if r["kind"] != "honest"]
     emitted = sum(t.emission for t in tables)
@@ -63,6 +64,10 @@ def summary(results, tables, parity, pool_state, gas):
         ("pool price [DECA/kWh]", round(pool_state["price"], 4) if pool_state else "-"),
         ("pool reserves [DECA / mWh]", f"{pool_state['deca_wei'] / 1e18:.4f} / {pool_state['energy_mwh']}"
          if pool_state else "-"),
+        ("certified, honest / cheats [kWh]", f"{certified.by_kind.get('honest', 0) / 1e6:.3f} / "
+         f"{sum(v for k, v in certified.by_kind.items() if k != 'honest') / 1e6:.3f}"),
+        ("certificates issued / retired [kWh]", f"{certified.issued_mwh / 1e6:.3f} / {certified.retired_mwh / 1e6:.4f}"),
+        ("CO2 avoided by the retired [kgCO2e]", round(certified.retired_co2_ug / 1e9, 4)),
         ("gas spent, all calls", sum(g["gas"] for g in gas)),
     ]
     return {"table": [{"figure": k, "value": v} for k, v in rows], "gas": gas}

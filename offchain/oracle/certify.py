@@ -13,9 +13,8 @@ root from the published table and the threshold logged with the post.
 from pathlib import Path
 from typing import NamedTuple
 
-from offchain.oracle.errors import OracleError
 from offchain.oracle.state import write_json_atomic
-from offchain.oracle.table import fetch_json, to_hex
+from offchain.oracle.table import fetch_published, to_hex
 from offchain.protocol import merkle
 
 CERTIFICATES_FORMAT = "green-energy-miners/certificates/1"
@@ -111,7 +110,4 @@ def get_certificates(uri, timeout=30):
     OracleError
         If it cannot be read or is not a certificate file.
     """
-    try:
-        return _parse(fetch_json(uri, timeout))
-    except ValueError as e:
-        raise OracleError(f"oracle: {uri}: {e}") from None
+    return fetch_published(uri, "certificate file", _parse, timeout)

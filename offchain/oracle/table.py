@@ -315,25 +315,25 @@ def table_uri(path, base_url=None):
     return uri
 
 
-def fetch_json(uri, timeout=30):
-    """The JSON object a posted URI points to: ``file://`` or ``http(s)://``; one-line ``OracleError`` else."""
+def fetch_published(uri, what, parse, timeout=30):
+    """``parse`` of the JSON object a posted URI points to (``file://`` or ``http(s)://``); a one-line
+    ``OracleError`` naming the file (or URL) otherwise. ``what`` names it in the errors ("table")."""
     parsed = urllib.parse.urlparse(uri)
+    path = urllib.request.url2pathname(parsed.path)
+    where = path if parsed.scheme == "file" else uri
     try:
         if parsed.scheme == "file":
-            return json.loads(Path(urllib.request.url2pathname(parsed.path)).read_text(encoding="utf-8"))
+            return parse(json.loads(Path(path).read_text(encoding="utf-8")))
         if parsed.scheme not in ("http", "https"):
-            raise OracleError(f"oracle: cannot fetch {uri!r}; give the file")
+            raise OracleError(f"oracle: cannot fetch {uri!r}; give the {what} file")
         with urllib.request.urlopen(uri, timeout=timeout) as answer:
-            return json.loads(answer.read().decode("utf-8"))
+            return parse(json.loads(answer.read().decode("utf-8")))
     except FileNotFoundError:
-        raise OracleError(f"oracle: no file at {uri}") from None
+        raise OracleError(f"oracle: no {what} at {path}") from None
     except (OSError, ValueError) as e:
-        raise OracleError(f"oracle: {uri}: {e}") from None
+        raise OracleError(f"oracle: {where}: {e}") from None
 
 
 def get_table(uri, timeout=30):
     """The table a posted URI points to: ``file://`` or ``http(s)://``."""
-    try:
-        return _parse_table(fetch_json(uri, timeout))
-    except ValueError as e:
-        raise OracleError(f"oracle: {uri}: {e}") from None
+    return fetch_published(uri, "table", _parse_table, timeout)
