@@ -75,9 +75,10 @@ bench: env
 	python bench/eval_authenticity.py
 
 # Two local chains at once (docs/multichain.md): an Anvil each (chain ids 31338 and 31339, ports
-# 8546 and 8547), the system deployed on both by one command, each registry indexed into its own
-# store, the overlap auditor over both (exit 1 if a device-hour is anchored on both), the Anvils
-# stopped. Records and stores in a temporary folder. Not part of `make test`.
+# 8546 and 8547), the system deployed on both by one command, then a small demo on each (its own
+# deployment, 4 miners for a day; a fleet of its own on each chain), each registry indexed into its
+# own store, the overlap auditor over both (exit 1 if a device-hour is anchored on both), the Anvils
+# stopped. Records, stores and reports in a temporary folder. Not part of `make test`.
 MULTICHAIN_ROLES = --account TEST::0 --member 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 \
 	--member 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --member 0x90F79bf6EB2c4f870365E785982E1f101E93b906 \
 	--oracle 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955
@@ -85,6 +86,8 @@ MULTICHAIN_ROLES = --account TEST::0 --member 0x70997970C51812dc3A010C7d01b50e0d
 multichain: env
 	@dir=$$(mktemp -d) && export GEM_DEPLOYMENTS=$$dir PATH="$(ANVIL_BIN):$$PATH" && \
 	ape run chains up $(MULTICHAIN_ROLES) --replace && \
+	ape run demo --network ethereum:anvil-a:node --miners 4 --fleet-seed 0 --report $$dir/report-a && \
+	ape run demo --network ethereum:anvil-b:node --miners 4 --fleet-seed 1 --report $$dir/report-b && \
 	ape run index follow --network ethereum:anvil-a:node --store $$dir/a.sqlite && \
 	ape run index follow --network ethereum:anvil-b:node --store $$dir/b.sqlite && \
 	ape run index overlap --store $$dir/a.sqlite --store $$dir/b.sqlite; \

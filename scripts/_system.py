@@ -199,11 +199,24 @@ def recorded_system_here():
     return dao if chain.provider.get_code(dao) else None
 
 
+def estimate_on_pending():
+    """Estimate gas and make calls against the pending block on ape's generic node provider.
+
+    That provider (Ganache, or an Anvil reached as a custom network) leaves web3 asking the node
+    about the latest block, so a transaction that needs the next one fails its estimate (an
+    epoch's reveal due in the next block: "keys: too early") or gets too little gas; ape's test
+    and Anvil providers already use the pending block.
+    """
+    if networks.provider.name == "node":
+        networks.provider.web3.eth.default_block = "pending"
+
+
 def load_system():
     """The recorded deployment of the current network, as contract instances.
 
     Raises click-friendly SystemExit with one line when nothing is deployed here.
     """
+    estimate_on_pending()
     path = record_path()
     if not path.is_file():
         raise SystemExit(f"no deployment recorded for this network ({path.name}); run `ape run deploy` first")

@@ -7,6 +7,7 @@ at the end.
     ape run demo                                         # embedded chain, nothing else to run
     ape run demo --miners 50 --days 7                    # the full week
     ape run demo --network ethereum:local:foundry        # Anvil
+    ape run demo --network ethereum:anvil-b:node --fleet-seed 1   # another fleet, on the second chain
 
 The story itself is ``testbed.demo.run_demo``; its pieces are described in the README.
 """
@@ -20,9 +21,15 @@ from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
 from testbed import embedded
-from testbed.demo import run_demo
+from testbed.demo import FLEET_SEED, run_demo
 
-from ._system import record_path, write_record
+from ._system import estimate_on_pending, record_path, write_record
+
+
+def _dev_node():
+    """Whether the node is a development node whose clock the demo may move (Anvil or Ganache)."""
+    version = str(networks.provider.web3.client_version).lower()
+    return "anvil" in version or "ganache" in version
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -31,17 +38,20 @@ from ._system import record_path, write_record
 @click.option("--days", type=click.IntRange(1, 14), default=1, show_default=True, help="Days of measurements.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Folder of the report (index.html and plots) [default: var/demo/report].")
-def cli(miners, days, report_dir):
+@click.option("--fleet-seed", type=click.IntRange(0), default=FLEET_SEED, show_default=True,
+              help="Seed of the devices' keys and noise: another seed is another fleet (e.g. on a second chain).")
+def cli(miners, days, report_dir, fleet_seed):
     """Run the demo on a local chain (it moves the chain's clock) and write its report."""
-    if not networks.provider.network.is_local:
-        raise click.ClickException("the demo moves the chain's clock: run it on a local network")
+    if not (networks.provider.network.is_local or _dev_node()):
+        raise click.ClickException("the demo moves the chain's clock: run it on a local network or a local Anvil")
+    estimate_on_pending()
     logger.set_level("WARNING")  # the story, not every confirmation
     embedded.install()  # the embedded chain's event reads and calls; other chains do not use it
     workdir = Path(project.path) / "var" / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     outcome = run_demo(chain, project, accounts.test_accounts, miners, days, workdir,
-                       Path(report_dir) if report_dir else workdir / "report")
+                       Path(report_dir) if report_dir else workdir / "report", fleet_seed)
     write_record(outcome.system)
     click.echo(f"  addresses recorded in {record_path().name}")
     problems = [

@@ -30,7 +30,7 @@ from ape.cli import ConnectedProviderCommand
 
 from offchain import oracle
 from offchain.index import store
-from testbed.localchain import reveal_miner  # `--mine`: local chains only, Ganache's included
+from testbed.localchain import mine as mine_blocks  # `--mine`: local chains only, Ganache's included
 
 from ._system import account_option, ctrl_c, emit, json_option, load_system, open_store, store_option, table, when
 
@@ -168,7 +168,7 @@ def run(account, url, folder, base_url, from_epoch, once, mine, poll, as_json):
     try:
         engine = oracle.Oracle(contracts, account, conn, folder, base_url=base_url, from_epoch=from_epoch)
         with ctrl_c():
-            waiting = oracle.run(engine, once=once, mine=reveal_miner(chain) if mine else None, poll=poll)
+            waiting = oracle.run(engine, once=once, mine=(lambda n: mine_blocks(chain, n)) if mine else None, poll=poll)
     except oracle.OracleError as e:
         raise _fail(e) from None
     except KeyboardInterrupt:

@@ -29,11 +29,11 @@ from offchain.scoring import authenticity
 from testbed import fleet, pvdata, report, simulator
 from testbed.demo_certificates import run_certificates
 from testbed.demo_market import run_market
-from testbed.localchain import advance_to, now, reveal_miner, run_ballot
+from testbed.localchain import advance_to, mine, now, run_ballot
 
 LOTTERY_K = 6  # the pilot's odds (the default is 60): enough winners among a few miners to see
 PILOT_REFERENCE_KWH = 1  # [kWh] an hour's energy that earns the whole emission: the pilot's scale
-FLEET_SEED = 0  # device keys: simulator.device_key(FLEET_SEED, i)
+FLEET_SEED = 0  # the default fleet: device keys simulator.device_key(seed, i)
 MINER_FUNDS = 10**18  # [wei] gas money for a generated miner account
 GAS_ROWS_SHOWN = 12  # kinds of call in the printed summary, most gas first
 AUDITED_EPOCHS = 8  # tables the demo's auditor recomputes from the chain
@@ -110,7 +110,7 @@ class BackgroundGateway:
         self.gw.close()
 
 
-def admit_miners(chain, system, actors, applicants):
+def admit_miners(chain, system, actors, applicants, seed):
     """Every applicant applies with its device's enrollment; the DAO admits the plausible ones
     in ballots of at most 16 calls, rejects the implausible one and sets the pilot's odds."""
     dao, sbt = system.dao, system.sbt
@@ -119,7 +119,7 @@ def admit_miners(chain, system, actors, applicants):
     app_ids = []
     for i, (wallet, a) in enumerate(zip(actors.miners, applicants)):
         # what the board writes to its flash (enrollment.json): its total, now, signed for this wallet
-        signed = device_enroll.sign_enrollment(simulator.device_key(FLEET_SEED, i), chain.chain_id, sbt.address,
+        signed = device_enroll.sign_enrollment(simulator.device_key(seed, i), chain.chain_id, sbt.address,
                                                wallet.address, 0, chain.blocks.head.timestamp)
         e = enroll.parse_enrollment(signed, chain.chain_id, sbt.address)
         tx = sbt.apply(*e.apply_args(a.capacity_w, a.lat_udeg, a.lon_udeg, a.tilt, a.azimuth, f"ipfs://demo-{i}"),
@@ -146,7 +146,7 @@ def admit_miners(chain, system, actors, applicants):
     return sum(admitted)
 
 
-def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
+def run_devices(chain, system, actors, applicants, admitted, hours, workdir, seed):
     """The devices measure and post every hour; every hour the oracle settles the epoch and
     its winners claim. Returns the store, the devices, the start and the epochs."""
     registry, sbt = system.registry, system.sbt
@@ -162,10 +162,10 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
     series_start = int(pvdata.read_serf_east("15min")[0][0])
     start = pvdata.next_same_day(series_start, now(chain) + EPOCH_SECONDS)
     advance_to(chain, start)
-    inputs = fleet.sensor_inputs(applicants[:admitted], start, hours, seed=FLEET_SEED)
+    inputs = fleet.sensor_inputs(applicants[:admitted], start, hours, seed=seed)
     clock, devices = simulator.make_devices(inputs, [a.sensor_w for a in applicants[:admitted]],
                                             workdir / "devices", settings,
-                                            HttpNet(requests.Session(), gw.url).post, start, seed=FLEET_SEED)
+                                            HttpNet(requests.Session(), gw.url).post, start, seed=seed)
     first = (start - registry.genesis()) // EPOCH_SECONDS
     engine = oracle.Oracle(system, actors.oracle, conn, workdir / "oracle", from_epoch=first)
     wallets = {w.address: w for w in actors.miners}
@@ -178,7 +178,7 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir):
                 gw.relay()
                 # the epoch's window closes; the oracle commits, reveals B blocks later, scores, posts
                 advance_to(chain, epoch_end + registry.grace_period() + 1)
-                oracle.run(engine, once=True, mine=reveal_miner(chain))
+                oracle.run(engine, once=True, mine=lambda n: mine(chain, n))
                 claim_rewards(system, engine, first + hour, wallets)
         click.echo(f"  gateway outcomes: {dict(store.read_queue_counts(conn))}")
         for d in devices:
@@ -281,17 +281,19 @@ def check_epochs(system, tables, most=AUDITED_EPOCHS):
     return len(chosen), verified
 
 
-def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir):
-    """The whole demo; returns its :class:`Outcome`."""
+def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir, seed=FLEET_SEED):
+    """The whole demo; returns its :class:`Outcome`. ``seed`` picks the devices' keys and noise: another
+    seed is another fleet (its own miners, e.g. on a second chain)."""
     workdir, report_dir = Path(workdir), Path(report_dir)
-    applicants = fleet.plan(n_miners, seed=FLEET_SEED)
+    applicants = fleet.plan(n_miners, seed=seed)
     actors = make_actors(test_accounts, len(applicants))
     click.echo("== deploy")
     system = deploy_system(project, chain, actors.deployer, actors.members, actors.oracle)
     click.echo(f"  DAO {system.dao.address} with members {', '.join(m.address[:10] for m in actors.members)}; "
                f"{len(system.modules())} contracts, all owned by the DAO")
-    admitted = admit_miners(chain, system, actors, applicants)
-    conn, devices, start, engine, epochs = run_devices(chain, system, actors, applicants, admitted, 24 * days, workdir)
+    admitted = admit_miners(chain, system, actors, applicants, seed)
+    conn, devices, start, engine, epochs = run_devices(chain, system, actors, applicants, admitted, 24 * days, workdir,
+                                                       seed)
     results, tables = miner_results(system, engine, epochs, devices, applicants)
     cheats = show_cheats(results)
     batches, differences = check_index(system, conn)
@@ -303,7 +305,7 @@ def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir)
     held = sum(system.deca.balanceOf(w) for w in actors.miners)
     sellers = [i for i, a in enumerate(applicants[:admitted]) if a.kind == "honest"][:4]
     snapshots = []
-    parity = run_market(chain, system, actors.members, actors.miners, sellers, start, days, FLEET_SEED, actors.buyer,
+    parity = run_market(chain, system, actors.members, actors.miners, sellers, start, days, seed, actors.buyer,
                         lambda *a, **k: ballot(chain, *a, **k), snapshots)
     certified = run_certificates(chain, system, actors.members, actors.miners, sellers, actors.buyer,
                                  lambda *a, **k: ballot(chain, *a, **k), engine.folder, epochs,

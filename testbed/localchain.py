@@ -21,26 +21,12 @@ def advance(chain, seconds):
 
 
 def mine(chain, blocks=1):
-    """Mine ``blocks`` blocks on a local chain: ``evm_mine`` once a block on ape's node provider,
-    which would pass the count as ``evm_mine``'s parameter (Anvil reads it as a timestamp and
-    mines one block)."""
-    if chain.provider.name == "node":
-        for _ in range(blocks):
-            chain.provider.make_request("evm_mine", [])
-        return
+    """Mine ``blocks`` blocks on a local chain (``evm_mine`` where ape's provider cannot)."""
     try:
         chain.mine(blocks)
     except APINotImplementedError:
         for _ in range(blocks):
             chain.provider.make_request("evm_mine", [])
-
-
-def reveal_miner(chain):
-    """The oracle engine's ``mine`` on a local chain: the blocks a reveal waits for, and one more on
-    ape's node provider, which estimates a transaction's gas against the latest block rather than
-    the pending one (there a reveal due in the next block still fails with "keys: too early")."""
-    extra = 1 if chain.provider.name == "node" else 0
-    return lambda blocks: mine(chain, blocks + extra)
 
 
 def now(chain):
