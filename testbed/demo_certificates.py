@@ -27,25 +27,26 @@ class Certified(NamedTuple):
     retired_co2_ug: int
 
 
-def certified_by_kind(folder, epochs, kinds):
-    """``{kind: mWh}`` certified over the epochs' certificate files; ``kinds`` maps token -> kind."""
+def read_rows(folder, epochs):
+    """``{epoch: [CertificateRow]}`` of the epochs' certificate files in the oracle's folder, each read once."""
+    paths = {e: certificates_path(folder, e) for e in epochs}
+    return {e: get_certificates(p.as_uri()).rows for e, p in paths.items() if p.is_file()}
+
+
+def certified_by_kind(rows, kinds):
+    """``{kind: mWh}`` certified in ``rows`` (:func:`read_rows`); ``kinds`` maps token -> kind."""
     out = Counter()
-    for e in epochs:
-        path = certificates_path(folder, e)
-        if path.is_file():
-            for r in get_certificates(path.as_uri()).rows:
-                out[kinds.get(r.token_id, "?")] += r.mwh
+    for epoch_rows in rows.values():
+        for r in epoch_rows:
+            out[kinds.get(r.token_id, "?")] += r.mwh
     return out
 
 
-def issue_all(system, folder, epochs, token, sender):
-    """Issue every certificate row of ``token`` in the epochs' files; returns the mWh issued."""
+def issue_all(system, rows, token, sender):
+    """Issue every certificate row of ``token`` in ``rows`` (:func:`read_rows`); returns the mWh issued."""
     cert, total = system.certificate, 0
-    for e in epochs:
-        path = certificates_path(folder, e)
-        if not path.is_file():
-            continue
-        for r in get_certificates(path.as_uri()).rows:
+    for e, epoch_rows in rows.items():
+        for r in epoch_rows:
             if r.token_id == token and not cert.issued(e, token):
                 cert.issue(e, token, r.mwh, r.proof, sender=sender)
                 total += r.mwh
@@ -59,7 +60,8 @@ def run_certificates(chain, system, members, wallets, issuers, buyer, ballot, fo
     ``{token: kind}`` (honest or a cheat).
     """
     cert, pool, deca, sbt = system.certificate, system.green_pool, system.deca, system.sbt
-    by_kind = certified_by_kind(folder, epochs, kinds)
+    rows = read_rows(folder, epochs)
+    by_kind = certified_by_kind(rows, kinds)
     click.echo(f"== green certificates: after each epoch's rewards the oracle certified the credited energy of every "
                f"miner with authenticity ≥ {cert.min_a_bps() / 100:g} %")
     for kind in sorted(set(kinds.values())):
@@ -72,7 +74,7 @@ def run_certificates(chain, system, members, wallets, issuers, buyer, ballot, fo
     issued = 0
     for i in issuers:
         token = sbt.tokenOfOwnerByIndex(wallets[i], 0)
-        issued += issue_all(system, folder, epochs, token, wallets[i])
+        issued += issue_all(system, rows, token, wallets[i])
     click.echo(f"  {len(issuers)} miners issue their certificates: {issued / 1e6:.3f} kWh of GEC "
                f"({cert.issued_co2_ug() / 1e9:.3f} kgCO2e avoided)")
     gec = cert.balanceOf(seeder) // 2

@@ -278,10 +278,10 @@ class Oracle:
         certs = certify(read_table(table_path(self.folder, epoch)), int(self.c.certificate.min_a_bps()))
         path = certificates_path(self.folder, epoch)
         write_certificates(path, certs)
-        posted = self.c.certificate.epochs(epoch)
         if certs.root is None:
             self._save(epoch, certificates={"total_mwh": 0})
             return
+        posted = self.c.certificate.epochs(epoch)
         if bytes(posted[0]) != bytes(32):  # posted before a crash: adopt it
             self._save(epoch, certificates={"root": to_hex(posted[0]), "total_mwh": int(posted[1])})
             return
