@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from offchain.oracle.state import write_json_atomic
-from offchain.oracle.table import fetch_published, to_hex
+from offchain.oracle.table import fetch_published, parse_bytes32, to_hex
 from offchain.protocol import merkle
 
 CERTIFICATES_FORMAT = "green-energy-miners/certificates/1"
@@ -85,18 +85,16 @@ def write_certificates(path, certs):
     write_json_atomic(path, certificates_json(certs))
 
 
-def _bytes(text):
-    return None if text is None else bytes.fromhex(text[2:])
-
-
 def _parse(obj):
-    if obj.get("format") != CERTIFICATES_FORMAT:
-        raise ValueError(f"format {obj.get('format')!r}, expected {CERTIFICATES_FORMAT}")
     try:
-        rows = [CertificateRow(int(r["token_id"]), str(r["owner"]), int(r["mwh"]), int(r["a_bps"]), _bytes(r["leaf"]),
-                               [_bytes(p) for p in r["proof"]]) for r in obj["rows"]]
-        return Certificates(int(obj["epoch"]), _bytes(obj["table_root"]), int(obj["min_a_bps"]), _bytes(obj["root"]),
-                            int(obj["total_mwh"]), rows)
+        if obj.get("format") != CERTIFICATES_FORMAT:
+            raise ValueError(f"format {obj.get('format')!r}, expected {CERTIFICATES_FORMAT}")
+        rows = [CertificateRow(int(r["token_id"]), str(r["owner"]), int(r["mwh"]), int(r["a_bps"]),
+                               parse_bytes32(r["leaf"], "leaf"), [parse_bytes32(p, "proof") for p in r["proof"]])
+                for r in obj["rows"]]
+        root = None if obj["root"] is None else parse_bytes32(obj["root"], "root")
+        return Certificates(int(obj["epoch"]), parse_bytes32(obj["table_root"], "table root"), int(obj["min_a_bps"]),
+                            root, int(obj["total_mwh"]), rows)
     except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"malformed certificate file ({type(e).__name__}: {e})") from None
 

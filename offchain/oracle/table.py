@@ -250,7 +250,8 @@ def table_json(table):
     }
 
 
-def _parse_bytes32(text, what):
+def parse_bytes32(text, what):
+    """32 bytes from ``0x`` + 64 hex digits; ``ValueError`` naming ``what`` otherwise."""
     b = bytes.fromhex(text[2:]) if isinstance(text, str) and text.startswith("0x") else b""
     if len(b) != 32:
         raise ValueError(f"{what} is not 0x + 32 bytes")
@@ -268,20 +269,30 @@ def _parse_table(obj):
                 int(m["energy_mwh"]), float(m["a"]), dict(m["checks"]), int(m["a_bps"]), int(m["q_bps"]),
                 int(m["v_mwh"]),
                 (int(m["point"][0], 16), int(m["point"][1], 16)), int(m["seed"]), bool(m["winner"]),
-                int(m["amount"]), None if m["leaf"] is None else _parse_bytes32(m["leaf"], "leaf"),
-                [_parse_bytes32(p, "proof") for p in m["proof"]],
+                int(m["amount"]), None if m["leaf"] is None else parse_bytes32(m["leaf"], "leaf"),
+                [parse_bytes32(p, "proof") for p in m["proof"]],
             )
             for m in obj["miners"]
         ]
         return Table(
             int(obj["epoch"]), int(obj["chain_id"]), str(obj["epoch_keys"]), str(obj["distributor"]),
-            int(obj["sk"], 16), _parse_bytes32(obj["entropy"], "entropy"), int(obj["k"]), int(obj["window"]),
+            int(obj["sk"], 16), parse_bytes32(obj["entropy"], "entropy"), int(obj["k"]), int(obj["window"]),
             int(obj["emission"]), authenticity.ScoringParams(**{f: int(obj["params"][f])
                                                                  for f in authenticity.ScoringParams._fields}),
-            _parse_bytes32(obj["root"], "root"), int(obj["total"]), rows,
+            parse_bytes32(obj["root"], "root"), int(obj["total"]), rows,
         )
     except (KeyError, TypeError, IndexError, AttributeError) as e:
         raise ValueError(f"malformed table ({type(e).__name__}: {e})") from None
+
+
+def _read_published(path, what, parse):
+    """``parse`` of the JSON object in a file; a one-line ``OracleError`` when it is missing or malformed."""
+    try:
+        return parse(json.loads(Path(path).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise OracleError(f"oracle: no {what} at {path}") from None
+    except ValueError as e:
+        raise OracleError(f"oracle: {path}: {e}") from None
 
 
 def read_table(path):
@@ -293,12 +304,7 @@ def read_table(path):
     OracleError
         If it is missing or not a valid table.
     """
-    try:
-        return _parse_table(json.loads(Path(path).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise OracleError(f"oracle: no table at {path}") from None
-    except ValueError as e:
-        raise OracleError(f"oracle: {path}: {e}") from None
+    return _read_published(path, "table", _parse_table)
 
 
 def write_table(path, table):
@@ -319,19 +325,15 @@ def fetch_published(uri, what, parse, timeout=30):
     """``parse`` of the JSON object a posted URI points to (``file://`` or ``http(s)://``); a one-line
     ``OracleError`` naming the file (or URL) otherwise. ``what`` names it in the errors ("table")."""
     parsed = urllib.parse.urlparse(uri)
-    path = urllib.request.url2pathname(parsed.path)
-    where = path if parsed.scheme == "file" else uri
+    if parsed.scheme == "file":
+        return _read_published(urllib.request.url2pathname(parsed.path), what, parse)
+    if parsed.scheme not in ("http", "https"):
+        raise OracleError(f"oracle: cannot fetch {uri!r}; give the {what} file")
     try:
-        if parsed.scheme == "file":
-            return parse(json.loads(Path(path).read_text(encoding="utf-8")))
-        if parsed.scheme not in ("http", "https"):
-            raise OracleError(f"oracle: cannot fetch {uri!r}; give the {what} file")
         with urllib.request.urlopen(uri, timeout=timeout) as answer:
             return parse(json.loads(answer.read().decode("utf-8")))
-    except FileNotFoundError:
-        raise OracleError(f"oracle: no {what} at {path}") from None
     except (OSError, ValueError) as e:
-        raise OracleError(f"oracle: {where}: {e}") from None
+        raise OracleError(f"oracle: {uri}: {e}") from None
 
 
 def get_table(uri, timeout=30):
