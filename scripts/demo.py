@@ -23,7 +23,7 @@ from ape.logging import logger
 from testbed import embedded
 from testbed.demo import FLEET_SEED, run_demo
 
-from ._system import estimate_on_pending, record_path, write_record
+from ._system import cache_custom_networks, estimate_on_pending, record_path, write_record
 
 
 def _dev_node():
@@ -45,6 +45,7 @@ def cli(miners, days, report_dir, fleet_seed):
     if not (networks.provider.network.is_local or _dev_node()):
         raise click.ClickException("the demo moves the chain's clock: run it on a local network or a local Anvil")
     estimate_on_pending()
+    cache_custom_networks()
     logger.set_level("WARNING")  # the story, not every confirmation
     embedded.install()  # the embedded chain's event reads and calls; other chains do not use it
     workdir = Path(project.path) / "var" / "demo"

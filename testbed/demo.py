@@ -37,6 +37,9 @@ FLEET_SEED = 0  # the default fleet: device keys simulator.device_key(seed, i)
 MINER_FUNDS = 10**18  # [wei] gas money for a generated miner account
 GAS_ROWS_SHOWN = 12  # kinds of call in the printed summary, most gas first
 AUDITED_EPOCHS = 8  # tables the demo's auditor recomputes from the chain
+# The demo's boards are simulated in pure Python, all on one core: a batch's proof of work costs
+# them 16 hashes on average (2**256 / target) instead of the deployment's default 256.
+DEMO_POW_TARGET = 2**252
 
 
 class Actors(NamedTuple):
@@ -288,9 +291,11 @@ def run_demo(chain, project, test_accounts, n_miners, days, workdir, report_dir,
     applicants = fleet.plan(n_miners, seed=seed)
     actors = make_actors(test_accounts, len(applicants))
     click.echo("== deploy")
-    system = deploy_system(project, chain, actors.deployer, actors.members, actors.oracle)
+    system = deploy_system(project, chain, actors.deployer, actors.members, actors.oracle,
+                           registry_params={"pow_target": DEMO_POW_TARGET})
     click.echo(f"  DAO {system.dao.address} with members {', '.join(m.address[:10] for m in actors.members)}; "
-               f"{len(system.modules())} contracts, all owned by the DAO")
+               f"{len(system.modules())} contracts, all owned by the DAO; proof of work "
+               f"{2**256 // DEMO_POW_TARGET} hashes a batch (simulated boards)")
     admitted = admit_miners(chain, system, actors, applicants, seed)
     conn, devices, start, engine, epochs = run_devices(chain, system, actors, applicants, admitted, 24 * days, workdir,
                                                        seed)

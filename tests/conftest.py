@@ -7,6 +7,7 @@ from ape.logging import logger
 from eth_account import Account
 
 from offchain.governance import DEFAULT_DAO_PARAMS
+from scripts._system import cache_custom_networks
 from testbed import embedded
 from testbed.localchain import pass_proposal as _pass_proposal
 
@@ -14,6 +15,7 @@ Account.enable_unaudited_hdwallet_features()
 if os.environ.get("PYTEST_XDIST_WORKER"):  # `ape test` sets WARNING in its own process; `-n` workers start at INFO,
     logger.set_level("WARNING")  # whose confirmations would land in the output of the commands under test
 embedded.install()  # the embedded chain without its walk over every block per receipt, nor its accounts per call
+cache_custom_networks()  # ape's custom networks built once, not at every transaction
 
 
 # Every actor once: one test account each, the same in every folder.
