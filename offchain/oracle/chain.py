@@ -5,7 +5,7 @@ from typing import NamedTuple
 from eth_utils import to_checksum_address
 
 from greenminer.protocol import EPOCH_SECONDS
-from offchain.index import store
+from offchain.index import indexer, store
 from offchain.oracle.machine import EpochView
 from offchain.oracle.settlement import ZERO32
 from offchain.oracle.state import POSTED, SWEPT
@@ -167,7 +167,7 @@ def get_tokens(sbt):
 
 def get_legal_counts(registry, devices, epoch):
     """``[N]`` of each device from the registry's legal counts."""
-    return [int(registry.legal_count(d, epoch)) for d in devices]
+    return indexer.legal_counts(registry, [(d, epoch) for d in devices])
 
 
 def get_chain_facts(c, epoch):

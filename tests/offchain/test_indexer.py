@@ -381,3 +381,13 @@ def test_follow__anvil_reorg__rolls_back_and_the_store_is_the_chain_again(
     indexer.follow(registry, fresh)
     assert _dump(mem_store) == _dump(fresh)
     fresh.close()
+
+
+def test_legal_counts__as_the_registry_answers_each(anchor, registry):
+    anchor([0, 2])
+    devices = [d.address for d in anchor.devices]
+    stranger = "0x" + "12" * 20
+    pairs = [(d, e) for d in devices + [stranger] for e in range(4)]
+    got = indexer.legal_counts(registry, pairs)
+    assert got == [int(registry.legal_count(d, e)) for d, e in pairs]
+    assert got == [12, 0, 12, 0] * 2 + [0] * 4
