@@ -465,6 +465,7 @@ class ApeRegistry:
 
     def __init__(self, registry, sbt, sender, start_block=0):
         self.registry, self.sbt, self.sender, self.start_block = registry, sbt, sender, start_block
+        self._limits = None  # (block, PoW target, capacity margin [bps])
 
     def domain_separator(self):
         return bytes(self.registry.domain_separator())
@@ -473,10 +474,18 @@ class ApeRegistry:
         return int(self.registry.genesis())
 
     def pow_target(self):
-        return int(self.registry.pow_target())
+        return self._limits_at_head()[0]
 
     def capacity_margin_bps(self):
-        return int(self.registry.capacity_margin_bps())
+        return self._limits_at_head()[1]
+
+    def _limits_at_head(self):
+        """The registry's PoW target and power margin, read again only when the head block changed: a
+        request is checked against both, and a ballot that changes them does so in a block of its own."""
+        head = self.registry.provider.web3.eth.block_number
+        if self._limits is None or self._limits[0] != head:
+            self._limits = (head, int(self.registry.pow_target()), int(self.registry.capacity_margin_bps()))
+        return self._limits[1:]
 
     def device_info(self, device):
         return get_device_info(self.sbt, device)

@@ -150,3 +150,14 @@ def test_post__first_batch_below_the_enrollment_total__refused(admit, end_of, cl
     assert (status, answer) == (409, {"error": "readings[0]: total below the device's last total"})
     ((status, _),) = http(gateway, [("POST", "/batches", device.sign(0, readings=readings))])
     assert status == 202
+
+
+def test_limits__read_once_a_block__a_change_seen_in_its_block(client, registry, deployer, chain):
+    target, margin = client.pow_target(), client.capacity_margin_bps()
+    assert (target, margin) == (registry.pow_target(), registry.capacity_margin_bps())
+    kept = client._limits
+    assert client.pow_target() == target and client._limits is kept  # the same block: not read again
+    registry.set_pow_target(target // 2, sender=deployer)
+    assert client.pow_target() == target // 2 and client.capacity_margin_bps() == margin
+    registry.set_capacity_margin_bps(margin + 1_000, sender=deployer)
+    assert client.capacity_margin_bps() == margin + 1_000
