@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import greenminer
-from greenminer import batch, health, meter, secp256k1, sha256
-from greenminer.keccak import RATE, absorb, keccak256
+from greenminer import batch, health, keccak, meter, secp256k1, sha256
+from greenminer.keccak import RATE
 from greenminer.protocol import HEALTH_FIELDS
 from offchain.protocol import health as ref_health
 from offchain.protocol import meter as ref_meter
@@ -68,9 +68,21 @@ def _ref_readings_hash(triples):
 
 
 # ----------------------------------------------------------------------------
-# Keccak-256
+# Keccak-256: the board's pure-Python sponge and the compiled one CPython uses
 # ----------------------------------------------------------------------------
 
+KECCAKS = [pytest.param((keccak.pure_keccak256, keccak.pure_absorb), id="pure"),
+           pytest.param((keccak.keccak256, keccak.absorb), id="compiled")]
+SHA256S = [pytest.param((sha256.pure_sha256, sha256.pure_hmac_key, sha256.pure_hmac_sha256), id="pure"),
+           pytest.param((sha256.sha256, sha256.hmac_key, sha256.hmac_sha256), id="compiled")]
+
+
+def test_compiled_forms__on_cpython__are_in_use():
+    assert keccak.keccak256 is not keccak.pure_keccak256  # pycryptodome is installed with ape
+    assert sha256.sha256 is not sha256.pure_sha256
+
+
+@pytest.mark.parametrize("impl", KECCAKS)
 @pytest.mark.parametrize(
     "message, expected",
     [
@@ -78,42 +90,47 @@ def _ref_readings_hash(triples):
         (b"abc", "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"),
     ],
 )
-def test_keccak256__published_vectors__match(message, expected):
-    assert keccak256(message).hex() == expected
+def test_keccak256__published_vectors__match(message, expected, impl):
+    assert impl[0](message).hex() == expected
 
 
+@pytest.mark.parametrize("impl", KECCAKS)
 @pytest.mark.parametrize(
     "length", [0, 1, 31, 32, 33, 63, 64, 65, 134, 135, 136, 137, 200, 271, 272, 273, 1000]
 )
-def test_keccak256__block_boundary_lengths__match_eth_utils(length):
+def test_keccak256__block_boundary_lengths__match_eth_utils(length, impl):
     for _ in range(5):
         data = os.urandom(length)
-        assert keccak256(data) == ref_keccak(data)
+        assert impl[0](data) == ref_keccak(data)
 
 
+@pytest.mark.parametrize("impl", KECCAKS)
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=700))
-def test_keccak256__random_messages__match_eth_utils(data):
-    assert keccak256(data) == ref_keccak(data)
-    assert keccak256(bytearray(data)) == ref_keccak(data)
+def test_keccak256__random_messages__match_eth_utils(data, impl):
+    assert impl[0](data) == ref_keccak(data)
+    assert impl[0](bytearray(data)) == ref_keccak(data)
 
 
+@pytest.mark.parametrize("impl", KECCAKS)
 @settings(max_examples=50, deadline=None)
 @given(blocks=st.integers(min_value=0, max_value=3), tail=st.binary(max_size=300))
-def test_keccak256__absorbed_prefix__hashes_prefix_and_data(blocks, tail):
+def test_keccak256__absorbed_prefix__hashes_prefix_and_data(blocks, tail, impl):
     prefix = os.urandom(RATE * blocks)
-    assert keccak256(tail, absorb(prefix)) == ref_keccak(prefix + tail)
+    assert impl[0](tail, impl[1](prefix)) == ref_keccak(prefix + tail)
 
 
-def test_absorb__partial_block__raises():
+@pytest.mark.parametrize("impl", KECCAKS)
+def test_absorb__partial_block__raises(impl):
     with pytest.raises(ValueError, match="multiple of 136"):
-        absorb(bytes(RATE + 1))
+        impl[1](bytes(RATE + 1))
 
 
 # ----------------------------------------------------------------------------
 # SHA-256 and HMAC
 # ----------------------------------------------------------------------------
 
+@pytest.mark.parametrize("impl", SHA256S)
 @pytest.mark.parametrize(
     "message, expected",
     [
@@ -125,33 +142,37 @@ def test_absorb__partial_block__raises():
         ),
     ],
 )
-def test_sha256__fips_vectors__match(message, expected):
-    assert sha256.sha256(message).hex() == expected
+def test_sha256__fips_vectors__match(message, expected, impl):
+    assert impl[0](message).hex() == expected
 
 
+@pytest.mark.parametrize("impl", SHA256S)
 @pytest.mark.parametrize("length", list(range(0, 130)) + [191, 192, 193, 1000])
-def test_sha256__every_padding_length__matches_hashlib(length):
+def test_sha256__every_padding_length__matches_hashlib(length, impl):
     data = os.urandom(length)
-    assert sha256.sha256(data) == hashlib.sha256(data).digest()
+    assert impl[0](data) == hashlib.sha256(data).digest()
 
 
+@pytest.mark.parametrize("impl", SHA256S)
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=400))
-def test_sha256__random_messages__match_hashlib(data):
-    assert sha256.sha256(data) == hashlib.sha256(data).digest()
+def test_sha256__random_messages__match_hashlib(data, impl):
+    assert impl[0](data) == hashlib.sha256(data).digest()
 
 
-def test_hmac_sha256__rfc4231_case_2__matches():
-    tag = sha256.hmac_sha256(b"Jefe", b"what do ya want for nothing?")
+@pytest.mark.parametrize("impl", SHA256S)
+def test_hmac_sha256__rfc4231_case_2__matches(impl):
+    tag = impl[2](b"Jefe", b"what do ya want for nothing?")
     assert tag.hex() == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
 
 
+@pytest.mark.parametrize("impl", SHA256S)
 @settings(max_examples=200, deadline=None)
 @given(key=st.binary(max_size=150), data=st.binary(max_size=200))
-def test_hmac_sha256__random_keys__match_stdlib_hmac(key, data):
+def test_hmac_sha256__random_keys__match_stdlib_hmac(key, data, impl):
     expected = hmac.new(key, data, hashlib.sha256).digest()
-    assert sha256.hmac_sha256(key, data) == expected
-    assert sha256.hmac_sha256(sha256.hmac_key(key), data) == expected
+    assert impl[2](key, data) == expected
+    assert impl[2](impl[1](key), data) == expected
 
 
 # ----------------------------------------------------------------------------
@@ -533,6 +554,20 @@ def test_sign_batch__random_batches__match_eth_account(
     assert int.from_bytes(ref_keccak(dig + out["pow_nonce"].to_bytes(32, "big")), "big") < target
 
 
+def test_sign_batch__board_pure_python_hashes__same_batch(monkeypatch):
+    # What a board without pycryptodome or hashlib signs is what CPython signs.
+    args = (0xD1CE_0002, 31337, "0x" + "11" * 20, 7, 3, [(1_700_000_000 + 300 * i, 1_000 + i, 17 * i) for i in range(12)],
+            "0x" + "22" * 32, 2**250)
+    compiled = batch.sign_batch(*args)
+    monkeypatch.setattr(batch, "keccak256", keccak.pure_keccak256)
+    monkeypatch.setattr(keccak, "keccak256", keccak.pure_keccak256)
+    monkeypatch.setattr(keccak, "absorb", keccak.pure_absorb)
+    monkeypatch.setattr(sha256, "hmac_key", sha256.pure_hmac_key)
+    monkeypatch.setattr(sha256, "hmac_sha256", sha256.pure_hmac_sha256)
+    monkeypatch.setattr(secp256k1, "_RFC6979_ZERO_KEY", None)  # cached in the compiled form
+    assert batch.sign_batch(*args) == compiled
+
+
 def test_sign_batch__packed_readings__same_as_triples():
     triples = [(1_700_000_000 + 300 * i, 1520 + i, 123_456 + 10 * i) for i in range(12)]
     packed = [batch.pack_reading(*t) for t in triples]
@@ -621,7 +656,8 @@ def test_sign_health__value_out_of_range__raises(name, value):
 # CircuitPython compatibility of the package source
 # ----------------------------------------------------------------------------
 
-FORBIDDEN_MODULES = {"hashlib", "hmac", "dataclasses", "typing", "secrets", "enum", "functools"}
+FORBIDDEN_MODULES = {"hashlib", "hmac", "dataclasses", "typing", "secrets", "enum", "functools", "pathlib", "struct",
+                     "numpy", "collections"}
 FORBIDDEN_ATTRIBUTES = {"bit_length", "fromhex"}  # missing on MicroPython ints / bytes
 
 

@@ -202,3 +202,25 @@ def keccak256(data, state=None):
     s = _permute(s)
     return (s[0].to_bytes(8, "little") + s[1].to_bytes(8, "little")
             + s[2].to_bytes(8, "little") + s[3].to_bytes(8, "little"))
+
+
+# The same two functions, compiled, where the interpreter has them (CPython with pycryptodome:
+# the simulated boards, the gateway, the tests). A board runs the pure-Python sponge above; both
+# stay importable as ``pure_absorb`` and ``pure_keccak256`` so that tests hold them equal.
+pure_absorb, pure_keccak256 = absorb, keccak256
+
+try:
+    from Crypto.Hash.keccak import new as _compiled
+except ImportError:
+    _compiled = None
+
+if _compiled is not None:
+    def absorb(prefix):  # noqa: F811 - the compiled form of the function above
+        """Absorb a prefix once (here: keep it; the state is opaque to callers)."""
+        if len(prefix) % RATE:
+            raise ValueError("keccak: prefix length must be a multiple of 136 bytes")
+        return bytes(prefix)
+
+    def keccak256(data, state=None):  # noqa: F811 - the compiled form of the function above
+        """Keccak-256 digest of ``data``, after the prefix ``state`` from ``absorb`` if given."""
+        return _compiled(digest_bits=256, data=(state or b"") + bytes(data)).digest()
