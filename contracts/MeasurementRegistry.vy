@@ -101,6 +101,7 @@ MAX_READINGS: public(constant(uint256)) = 12  # one reading every 5 minutes
 READINGS_BOUND: constant(uint256) = 16
 MAX_BATCHES: constant(uint256) = 64  # per submit_many call
 MAX_REASON: constant(uint256) = 64
+MAX_QUERY: constant(uint256) = 256  # devices per legal_counts call
 
 MAX_BPS: constant(uint256) = 10_000  # 100 %
 MAX_MARGIN_BPS: constant(uint256) = 100_000  # 1 000 %: power at most 10 × capacity
@@ -491,6 +492,28 @@ def legal_count(device: address, epoch: uint64) -> uint256:
     @param epoch An epoch, at most about 14 days before the device's last batch.
     @return uint256 N (0 .. 12); 0 if none or forgotten.
     """
+    return self._legal_count(device, epoch)
+
+
+@external
+@view
+def legal_counts(devices: DynArray[address, MAX_QUERY], epoch: uint64) -> DynArray[uint256, MAX_QUERY]:
+    """
+    @notice N of each device for one epoch (`legal_count`, up to 256 devices a call):
+            the oracle and the auditors read every device of an epoch.
+    @param devices Device addresses.
+    @param epoch An epoch, as for `legal_count`.
+    @return DynArray[uint256, 256] N of each device, in order.
+    """
+    out: DynArray[uint256, MAX_QUERY] = []
+    for device: address in devices:
+        out.append(self._legal_count(device, epoch))
+    return out
+
+
+@internal
+@view
+def _legal_count(device: address, epoch: uint64) -> uint256:
     st: uint256 = self._state[device]
     if st == 0:
         return 0

@@ -49,6 +49,7 @@ from offchain.protocol.batch import (
     unpack_reading,
 )
 from offchain.protocol.health import health_hash
+from offchain.views import call_view
 
 log = logging.getLogger(__name__)
 
@@ -409,13 +410,13 @@ def _struct(components, batch):
 
 def get_device_info(sbt, device):
     """``(token_id, capacity_w [W], status)`` of a device from the MinerSBT."""
-    token_id, capacity_w, status = sbt.device_info(device)
+    token_id, capacity_w, status = call_view(sbt, "device_info", device)
     return int(token_id), int(capacity_w), int(status)
 
 
 def get_device_state(registry, device):
     """``(last_total [mWh], last_ts [s], next_seq, last_batch_hash)`` of a device from the registry."""
-    last_total, last_ts, next_seq, last_hash = registry.device_state(device)
+    last_total, last_ts, next_seq, last_hash = call_view(registry, "device_state", device)
     return int(last_total), int(last_ts), int(next_seq), bytes(last_hash)
 
 
@@ -484,7 +485,7 @@ class ApeRegistry:
         request is checked against both, and a ballot that changes them does so in a block of its own."""
         head = self.registry.provider.web3.eth.block_number
         if self._limits is None or self._limits[0] != head:
-            self._limits = (head, int(self.registry.pow_target()), int(self.registry.capacity_margin_bps()))
+            self._limits = (head, call_view(self.registry, "pow_target"), call_view(self.registry, "capacity_margin_bps"))
         return self._limits[1:]
 
     def device_info(self, device):

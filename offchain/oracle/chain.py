@@ -12,6 +12,7 @@ from offchain.oracle.state import POSTED, SWEPT
 from offchain.oracle.table import DeviceInfo, Table, read_table, shape_epoch, to_hex
 from offchain.oracle.verify import ChainFacts, check_table
 from offchain.scoring import pogg
+from offchain.views import call_view
 
 ZERO_ADDRESS = "0x" + "00" * 20
 REVOKED = 3  # MinerSBT's hardware status of a revoked token
@@ -64,23 +65,23 @@ def get_epoch_view(c, epoch):
     Only what can be non-zero is read (each read is a call): before the commit every key field
     is zero, and a reveal overwrites the public key, after which the reveal delay is moot."""
     head = c.keys.chain_manager.blocks.head
-    genesis, grace = int(c.registry.genesis()), int(c.registry.grace_period())
-    committed_block = int(c.keys.committed_block(epoch))
-    revealed = committed_block != 0 and bool(c.keys.revealed(epoch))  # a reveal needs the commit
+    genesis, grace = call_view(c.registry, "genesis"), call_view(c.registry, "grace_period")
+    committed_block = call_view(c.keys, "committed_block", epoch)
+    revealed = committed_block != 0 and call_view(c.keys, "revealed", epoch)  # a reveal needs the commit
     waiting = committed_block != 0 and not revealed
-    pk = c.keys.public_key(epoch) if waiting else (0, 0)
+    pk = call_view(c.keys, "public_key", epoch) if waiting else (0, 0)
     settled = get_settlement(c.rewards, epoch)
     return EpochView(
         epoch=epoch,
         head=int(head.number),
         now=int(head.timestamp),
         window_end=genesis + EPOCH_SECONDS * (epoch + 1) + grace,
-        deadline=int(c.rewards.deadline(epoch)),
+        deadline=call_view(c.rewards, "deadline", epoch),
         committed_block=committed_block,
-        reveal_delay=int(c.keys.epoch_params(epoch)[0]) if waiting else 0,
+        reveal_delay=call_view(c.keys, "epoch_params", epoch)[0] if waiting else 0,
         public_key=(int(pk[0]), int(pk[1])),
         revealed=revealed,
-        secret=int(c.keys.secret(epoch)) if revealed else 0,
+        secret=call_view(c.keys, "secret", epoch) if revealed else 0,
         posted=settled.status == POSTED,
         swept=settled.status == SWEPT,
     )
@@ -100,7 +101,7 @@ _STATUS = {0: None, 1: POSTED, 2: SWEPT}
 
 def get_settlement(distributor, epoch):
     """The distributor's record of an epoch, as :class:`Settled`."""
-    root, total, claimed, status = distributor.epoch_rewards(epoch)
+    root, total, claimed, status = call_view(distributor, "epoch_rewards", epoch)
     return Settled(_STATUS[int(status)], bytes(root), int(total), int(claimed))
 
 
@@ -140,28 +141,33 @@ def get_certificates_event(certificate, epoch, start_block=0):
 def get_last_finished_epoch(c):
     """The last epoch whose window (end + grace period) is over at the head, or -1."""
     head = c.keys.chain_manager.blocks.head
-    genesis, grace = int(c.registry.genesis()), int(c.registry.grace_period())
+    genesis, grace = call_view(c.registry, "genesis"), call_view(c.registry, "grace_period")
     return (int(head.timestamp) - grace - genesis) // EPOCH_SECONDS - 1
 
 
 def get_device_info(sbt, token_id):
     """:class:`DeviceInfo` of a token from the SBT."""
-    m = sbt.miners(token_id)
-    owner = sbt.ownerOf(token_id) if int(m.status) != REVOKED else ZERO_ADDRESS
-    tilt, azimuth = sbt.device_plane(m.device)
-    pubkey = int(m.pubkey_x).to_bytes(32, "big") + int(m.pubkey_y).to_bytes(32, "big")
-    return DeviceInfo(to_checksum_address(m.device), int(token_id), pubkey, int(m.capacity_w), int(m.lat_udeg),
+    m = call_view(sbt, "miners", token_id)
+    owner = call_view(sbt, "ownerOf", token_id) if m.status != REVOKED else ZERO_ADDRESS
+    tilt, azimuth = call_view(sbt, "device_plane", m.device)
+    return DeviceInfo(m.device, int(token_id), get_pubkey(sbt, token_id, m), int(m.capacity_w), int(m.lat_udeg),
                       int(m.lon_udeg), int(tilt), int(azimuth), to_checksum_address(owner))
+
+
+def get_pubkey(sbt, token_id, miner=None):
+    """The 64-byte public key of a token's device (from ``miner``, its ``MinerSBT.miners`` record, if read)."""
+    m = miner or call_view(sbt, "miners", token_id)
+    return int(m.pubkey_x).to_bytes(32, "big") + int(m.pubkey_y).to_bytes(32, "big")
 
 
 def get_tokens(sbt):
     """``{token_id: device}`` of every token ever minted (revoked ones included), ids 1, 2, ..."""
     out, token_id = {}, 1
     while True:
-        device = sbt.device_of(token_id)
+        device = call_view(sbt, "device_of", token_id)
         if int(device, 16) == 0:
             return out
-        out[token_id] = to_checksum_address(device)
+        out[token_id] = device
         token_id += 1
 
 
@@ -180,7 +186,7 @@ def get_chain_facts(c, epoch):
     """
     tokens = get_tokens(c.sbt)
     counts = {t: n for t, n in zip(tokens, get_legal_counts(c.registry, tokens.values(), epoch)) if n > 0}
-    revealed = bool(c.keys.revealed(epoch))
+    revealed = call_view(c.keys, "revealed", epoch)
     settled = get_settlement(c.rewards, epoch)
     posted = settled.status == POSTED
     event = get_posted_event(c.rewards, epoch, int(c.keys.committed_block(epoch))) if posted else None
@@ -189,9 +195,9 @@ def get_chain_facts(c, epoch):
         chain_id=int(c.keys.chain_manager.chain_id),
         epoch_keys=to_checksum_address(c.keys.address),
         distributor=to_checksum_address(c.rewards.address),
-        sk=int(c.keys.secret(epoch)) if revealed else 0,
-        entropy=bytes(c.keys.entropy(epoch)) if revealed else ZERO32,
-        k=int(c.keys.epoch_params(epoch)[1]),
+        sk=call_view(c.keys, "secret", epoch) if revealed else 0,
+        entropy=call_view(c.keys, "entropy", epoch) if revealed else ZERO32,
+        k=call_view(c.keys, "epoch_params", epoch)[1],
         emission=int(c.rewards.emission(block_id=event[1]) if event else c.rewards.emission()),
         posted=posted,
         root=settled.root,
@@ -199,7 +205,7 @@ def get_chain_facts(c, epoch):
         params_hash=event[2] if event else b"",
         counts=counts,
         devices={t: tokens[t] for t in counts},
-        pubkeys={t: get_device_info(c.sbt, t).pubkey for t in counts},
+        pubkeys={t: get_pubkey(c.sbt, t) for t in counts},
         certificates=get_certificates_event(c.certificate, epoch, event[1]) if event else None,
     )
 

@@ -39,6 +39,7 @@ from offchain.oracle.state import (
 )
 from offchain.oracle.table import build_table, read_table, table_uri, to_hex, write_table
 from offchain.scoring import authenticity
+from offchain.views import call_view
 
 log = logging.getLogger("oracle")
 
@@ -182,7 +183,7 @@ class Oracle:
 
     def _post(self, epoch, view):
         table = read_table(table_path(self.folder, epoch))
-        emission = int(self.c.rewards.emission())
+        emission = call_view(self.c.rewards, "emission")
         params = authenticity.get_scoring_params(self.c.rewards)
         if emission != table.emission or params != table.params:  # the DAO changed them since the table was made
             log.info("epoch %d: emission or scoring parameters changed since scoring, scoring again", epoch)
@@ -219,14 +220,14 @@ class Oracle:
         devices = read_device_info(self.conn)
         missing = [d for d in data.devices if d not in devices]
         if missing:
-            fetched = [get_device_info(self.c.sbt, self.c.sbt.token_of_device(d)) for d in missing]
+            fetched = [get_device_info(self.c.sbt, call_view(self.c.sbt, "token_of_device", d)) for d in missing]
             write_device_info(self.conn, fetched)
             devices.update((i.device, i) for i in fetched)
-        if not self.c.keys.revealed(epoch):
+        if not call_view(self.c.keys, "revealed", epoch):
             raise OracleError(f"oracle: epoch {epoch} is not revealed")
         return build_table(
-            data, devices, int(self.c.keys.secret(epoch)), bytes(self.c.keys.entropy(epoch)),
-            int(self.c.keys.epoch_params(epoch)[1]), int(self.c.rewards.emission()),
+            data, devices, call_view(self.c.keys, "secret", epoch), call_view(self.c.keys, "entropy", epoch),
+            call_view(self.c.keys, "epoch_params", epoch)[1], call_view(self.c.rewards, "emission"),
             (self.chain_id, self.c.keys.address, self.c.rewards.address),
             authenticity.get_scoring_params(self.c.rewards), self.clear_cache, **self.bound_kwargs,
         )

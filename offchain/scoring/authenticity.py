@@ -27,6 +27,7 @@ import numpy as np
 
 from greenminer.protocol import EPOCH_SECONDS, MAX_READINGS, SAMPLE_SECONDS
 from offchain.scoring import pvbound
+from offchain.views import call_view
 
 COPY_CANDIDATES = 4  # older neighbours a series is compared with for copying, the nearest
 CONSENSUS_VOUCHERS = 6  # vouchers a consensus takes, the nearest
@@ -691,5 +692,5 @@ def get_scoring_params(distributor):
     -------
     ScoringParams
     """
-    p = distributor.scoring_params()
+    p = call_view(distributor, "scoring_params")
     return ScoringParams(*(int(getattr(p, f)) for f in ScoringParams._fields))

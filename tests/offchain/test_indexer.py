@@ -391,3 +391,6 @@ def test_legal_counts__as_the_registry_answers_each(anchor, registry):
     got = indexer.legal_counts(registry, pairs)
     assert got == [int(registry.legal_count(d, e)) for d, e in pairs]
     assert got == [12, 0, 12, 0] * 2 + [0] * 4
+    # more devices than one call takes (256), epochs interleaved: answers stay in the order asked
+    many = [("0x%040x" % (i + 1), i % 3) for i in range(300)] + pairs
+    assert indexer.legal_counts(registry, many[::-1]) == ([0] * 300 + got)[::-1]

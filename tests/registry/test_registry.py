@@ -628,6 +628,10 @@ def test_legal_count__across_blocks_and_archive__kept_then_forgotten(
     assert got == expected
     assert registry.legal_count(device.address, 2) == 0
     assert registry.legal_count(device.address, 901) == 0
+    stranger = "0x" + "12" * 20
+    for e, n in expected.items():  # the batched view: the same N, in the order asked
+        assert registry.legal_counts([stranger, device.address, device.address], e) == [0, n, n]
+    assert registry.legal_counts([], 1) == []
 
 
 class ArchiveModel:
