@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # offchain's rooms in the order data flows; a room may import itself and the rooms before it
-RANK = {"display": 0, "protocol": 0, "index": 1, "scoring": 1, "gateway": 2, "oracle": 2,
+RANK = {"display": 0, "protocol": 0, "views": 0, "index": 1, "scoring": 1, "gateway": 2, "oracle": 2,
         "deploy": 3, "governance": 3, "market": 3}
 PRODUCT = sorted((ROOT / "offchain").rglob("*.py"))
 
