@@ -14,8 +14,15 @@ times), and eth-tester derives and checksums every account's address at each ask
 the time of a view call. :func:`get_accounts` keeps the answer until an account is added, and
 :func:`guess_from` takes the first from the tester directly (web3's request for the list, its
 formatters checksumming every address again, was a tenth of a four-miner demo's time).
+
+Debug logs: after every transaction ape looks for the contracts' ``print`` output in the
+transaction's call tree. On this chain the tree is only its root (eth-tester has no tracing), so
+there is never any output, but building the root runs the transaction a second time as a call to
+get its return data: a quarter of the relayer's ``submit_many`` time. :func:`install` makes the
+embedded chain's traces answer "no debug logs" at once.
 """
 
+from ape_test.provider import EthTesterTransactionTrace
 from eth.exceptions import HeaderNotFound
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
 from eth_tester import EthereumTester
@@ -65,9 +72,15 @@ def guess_from(w3, transaction):
     return accounts[0] if accounts else None
 
 
+def no_debug_logs(trace):
+    """The ``print`` output of an embedded-chain transaction: none (its call tree is only its root)."""
+    return []
+
+
 def install():
-    """Make eth-tester use :func:`get_transaction_by_hash` and :func:`get_accounts`, and web3 :func:`guess_from`
-    (idempotent)."""
+    """Make eth-tester use :func:`get_transaction_by_hash` and :func:`get_accounts`, web3 :func:`guess_from`, and the
+    embedded chain's traces :func:`no_debug_logs` (idempotent)."""
     pyevm_backend._get_transaction_by_hash = get_transaction_by_hash
     EthereumTester.get_accounts = get_accounts
     tester_middleware.guess_from = guess_from
+    EthTesterTransactionTrace.debug_logs = property(no_debug_logs)

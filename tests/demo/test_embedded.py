@@ -3,6 +3,8 @@ eth-tester's own walk does: transactions of the canonical chain only, across sna
 and accounts that follow the keys."""
 
 import pytest
+from ape_ethereum._print import extract_debug_logs
+from ape_test.provider import EthTesterTransactionTrace
 from eth_tester import EthereumTester
 from eth_tester.backends.pyevm import main as pyevm_backend
 from eth_tester.exceptions import TransactionNotFound
@@ -44,6 +46,16 @@ def test_install__the_backend_uses_the_lookup():
     assert pyevm_backend._get_transaction_by_hash is embedded.get_transaction_by_hash
     assert EthereumTester.get_accounts is embedded.get_accounts
     assert tester_middleware.guess_from is embedded.guess_from
+    assert EthTesterTransactionTrace.debug_logs.fget is embedded.no_debug_logs
+
+
+def test_no_debug_logs__a_transaction__none_as_ape_would_find_after_running_it_again(sbt, deployer, accounts):
+    receipt = sbt.set_registry(accounts[5], sender=deployer)
+    trace = receipt.trace
+    assert isinstance(trace, EthTesterTransactionTrace)
+    assert trace.debug_logs == [] and receipt.debug_logs_lines == []
+    tree = trace.get_calltree()  # ape's own way: the transaction run again as a call, for its root only
+    assert not tree.calls and list(extract_debug_logs(tree)) == []
 
 
 def test_get_transaction_by_hash__across_a_snapshot_revert__as_the_walk(chain, backend, accounts):
