@@ -26,6 +26,7 @@ from offchain.governance import call, state_name
 from offchain.index import indexer, store
 from offchain.protocol import enroll
 from offchain.scoring import authenticity
+from offchain.views import call_view
 from testbed import fleet, pvdata, report, simulator
 from testbed.demo_certificates import run_certificates
 from testbed.demo_market import run_market
@@ -205,7 +206,7 @@ def claim_rewards(system, engine, epoch, wallets):
     for row in oracle.read_table(oracle.table_path(engine.folder, epoch)).rows:
         if row.winner and row.amount:
             rewards.claim(epoch, row.token_id, row.amount, row.a_bps, row.q_bps, row.v_mwh, row.proof, *row.point,
-                          sender=wallets[sbt.ownerOf(row.token_id)])
+                          sender=wallets[call_view(sbt, "ownerOf", row.token_id)])
 
 
 def miner_results(system, engine, epochs, devices, applicants):

@@ -62,10 +62,10 @@ def send_tx(method, *args, sender):
 def get_epoch_view(c, epoch):
     """Read one epoch's progress from the chain (:class:`EpochView`).
 
-    Only what can be non-zero is read (each read is a call): before the commit every key field
-    is zero, and a reveal overwrites the public key, after which the reveal delay is moot."""
+    Only what can be non-zero or is still needed is read (each read is a call): before the
+    commit every key field is zero, once committed the window's end is moot, and a reveal
+    overwrites the public key, after which the reveal delay is moot."""
     head = c.keys.chain_manager.blocks.head
-    genesis, grace = call_view(c.registry, "genesis"), call_view(c.registry, "grace_period")
     committed_block = call_view(c.keys, "committed_block", epoch)
     revealed = committed_block != 0 and call_view(c.keys, "revealed", epoch)  # a reveal needs the commit
     waiting = committed_block != 0 and not revealed
@@ -75,7 +75,7 @@ def get_epoch_view(c, epoch):
         epoch=epoch,
         head=int(head.number),
         now=int(head.timestamp),
-        window_end=genesis + EPOCH_SECONDS * (epoch + 1) + grace,
+        window_end=_window_end(c, epoch) if committed_block == 0 else 0,
         deadline=call_view(c.rewards, "deadline", epoch),
         committed_block=committed_block,
         reveal_delay=call_view(c.keys, "epoch_params", epoch)[0] if waiting else 0,
@@ -138,11 +138,15 @@ def get_certificates_event(certificate, epoch, start_block=0):
     return bytes(posted.root), int(posted.total_mwh), int(posted.min_a_bps), str(posted.uri)
 
 
+def _window_end(c, epoch):
+    """[s] When an epoch's window closes: its end plus the registry's grace period."""
+    return call_view(c.registry, "genesis") + EPOCH_SECONDS * (epoch + 1) + call_view(c.registry, "grace_period")
+
+
 def get_last_finished_epoch(c):
     """The last epoch whose window (end + grace period) is over at the head, or -1."""
     head = c.keys.chain_manager.blocks.head
-    genesis, grace = call_view(c.registry, "genesis"), call_view(c.registry, "grace_period")
-    return (int(head.timestamp) - grace - genesis) // EPOCH_SECONDS - 1
+    return (int(head.timestamp) - _window_end(c, -1)) // EPOCH_SECONDS - 1
 
 
 def get_device_info(sbt, token_id):

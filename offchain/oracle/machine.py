@@ -19,7 +19,7 @@ class EpochView(NamedTuple):
     epoch: int
     head: int  # latest block number
     now: int  # [s] timestamp of the latest block
-    window_end: int  # [s] epoch end + grace period: a commit is possible from then on
+    window_end: int  # [s] epoch end + grace period: a commit is possible from then on (0 once committed)
     deadline: int  # [s] posting is possible until then; sweeping from then on
     committed_block: int  # H, 0 before the commit
     reveal_delay: int  # [blocks] B fixed by the commit, 0 before it and once revealed (no longer needed)

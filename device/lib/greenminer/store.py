@@ -72,7 +72,7 @@ class Store:
         """Write ``obj`` as JSON to ``path`` atomically."""
         tmp = path + TMP
         with open(tmp, "w") as f:
-            json.dump(obj, f)
+            f.write(json.dumps(obj))  # one write: json.dump writes piece by piece
             if self.sync:
                 f.flush()
                 self._flush_to_flash(f)
