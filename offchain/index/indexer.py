@@ -26,7 +26,7 @@ from eth_utils import to_checksum_address
 
 from offchain.index import store
 from offchain.protocol.batch import as_hex, batch_digest, domain_separator, pack_reading, recover_signer, unpack_reading
-from offchain.views import call_view
+from offchain.views import call_view, get_logs
 
 STEP = 2_000  # blocks per event query
 WINDOW = 64  # newest indexed blocks whose hashes the store keeps: the deepest reorg undone in place
@@ -128,8 +128,7 @@ def get_block_hash(registry, number):
 def _get_logs(registry, start_block, stop_block):
     if stop_block < start_block:
         return []
-    # ContractEvent.range(start, stop) reads blocks start .. stop - 1 (stop 0 would mean the head)
-    return list(registry.BatchAccepted.range(start_block, stop_block + 1))
+    return get_logs(registry, "BatchAccepted", start_block, stop_block)
 
 
 def _to_rows(logs):

@@ -6,6 +6,7 @@ import pytest
 
 from offchain.gateway import ApeRegistry, _parse_batch
 from offchain.index import indexer, store
+from offchain.views import get_logs
 
 
 @pytest.fixture
@@ -394,3 +395,22 @@ def test_legal_counts__as_the_registry_answers_each(anchor, registry):
     # more devices than one call takes (256), epochs interleaved: answers stay in the order asked
     many = [("0x%040x" % (i + 1), i % 3) for i in range(300)] + pairs
     assert indexer.legal_counts(registry, many[::-1]) == ([0] * 300 + got)[::-1]
+
+
+def test_get_logs__accepted_batches__as_ape_decodes_them(anchor, registry):
+    anchor([0, 1])
+    head = registry.chain_manager.blocks.height
+    ours = get_logs(registry, "BatchAccepted", 0, head)
+    apes = list(registry.BatchAccepted.range(0, head + 1))
+    assert len(ours) == len(apes) == 4
+    for mine, theirs in zip(ours, apes):
+        assert mine.device == theirs.device and mine.token_id == theirs.token_id and mine.epoch == theirs.epoch
+        assert (mine.seq, mine.pow_nonce, list(mine.readings)) == (theirs.seq, theirs.pow_nonce, list(theirs.readings))
+        assert (mine.batch_hash, mine.prev_batch, mine.signature) == (
+            bytes(theirs.batch_hash), bytes(theirs.prev_batch), bytes(theirs.signature))
+        assert (mine.block_number, mine.log_index, mine.transaction_hash) == (
+            theirs.block_number, theirs.log_index, bytes.fromhex(str(theirs.transaction_hash)[2:]))
+        assert mine.block_hash == bytes(registry.provider.get_block(mine.block_number).hash)
+    assert get_logs(registry, "BatchAccepted", 0, 0) == []  # the genesis block
+    with pytest.raises(AttributeError, match="MeasurementRegistry has no event Nope"):
+        get_logs(registry, "Nope", 0, head)
