@@ -476,6 +476,34 @@ def device_state(device: address) -> (uint128, uint64, uint64, bytes32):
             (zero before the first batch; total and time are the
             enrollment's then, zeros for a device never admitted).
     """
+    return self._device_state(device)
+
+
+@external
+@view
+def device_check(device: address) -> (uint256, uint32, uint8, uint128, uint64, uint64, bytes32):
+    """
+    @notice What a gateway checks before it queues a device's batch, in one
+            call and one state: `MinerSBT.device_info`, then `device_state`.
+    @param device A device address.
+    @return (uint256, uint32, uint8, uint128, uint64, uint64, bytes32) Token id
+            (0: unknown), capacity [W], hardware status, then as `device_state`.
+    """
+    token_id: uint256 = 0
+    capacity_w: uint32 = 0
+    status: uint8 = 0
+    token_id, capacity_w, status = staticcall IMinerSBT(SBT).device_info(device)
+    total: uint128 = 0
+    ts: uint64 = 0
+    seq: uint64 = 0
+    last: bytes32 = empty(bytes32)
+    total, ts, seq, last = self._device_state(device)
+    return token_id, capacity_w, status, total, ts, seq, last
+
+
+@internal
+@view
+def _device_state(device: address) -> (uint128, uint64, uint64, bytes32):
     st: uint256 = self._state[device]
     total: uint256 = 0
     ts: uint256 = 0

@@ -297,7 +297,7 @@ def check_continues(batch, expected, genesis, capacity_w, margin_bps, where=""):
     Parameters
     ----------
     expected : (next_seq, prev_hash, last_ts [s], last_total [mWh])
-        From the chain (``registry.device_state``: the enrollment's time and total before
+        From the chain (``registry.device_check``: the enrollment's time and total before
         the device's first batch), or from the device's newest pending batch in the queue.
     genesis : int [s]
     capacity_w : int [W]
@@ -408,16 +408,11 @@ def _struct(components, batch):
     return tuple(values[c.name] for c in components)
 
 
-def get_device_info(sbt, device):
-    """``(token_id, capacity_w [W], status)`` of a device from the MinerSBT."""
-    token_id, capacity_w, status = call_view(sbt, "device_info", device)
-    return int(token_id), int(capacity_w), int(status)
-
-
-def get_device_state(registry, device):
-    """``(last_total [mWh], last_ts [s], next_seq, last_batch_hash)`` of a device from the registry."""
-    last_total, last_ts, next_seq, last_hash = call_view(registry, "device_state", device)
-    return int(last_total), int(last_ts), int(next_seq), bytes(last_hash)
+def get_device_check(registry, device):
+    """A device's ``(token_id, capacity_w [W], status)`` on the MinerSBT and ``(last_total [mWh], last_ts [s],
+    next_seq, last_batch_hash)`` on the registry, read in one call (``MeasurementRegistry.device_check``)."""
+    token_id, capacity_w, status, last_total, last_ts, next_seq, last_hash = call_view(registry, "device_check", device)
+    return (int(token_id), int(capacity_w), int(status)), (int(last_total), int(last_ts), int(next_seq), bytes(last_hash))
 
 
 def get_accepted(registry, device, start_block=0):
@@ -456,16 +451,16 @@ class ApeRegistry:
 
     Parameters
     ----------
-    registry, sbt : ape ContractInstance
-        The MeasurementRegistry and the MinerSBT.
+    registry : ape ContractInstance
+        The MeasurementRegistry (it answers for the MinerSBT too: ``device_check``).
     sender : ape AccountAPI
         The account that pays for ``submit_many``.
     start_block : int
         Block to search events from (the registry's deployment).
     """
 
-    def __init__(self, registry, sbt, sender, start_block=0):
-        self.registry, self.sbt, self.sender, self.start_block = registry, sbt, sender, start_block
+    def __init__(self, registry, sender, start_block=0):
+        self.registry, self.sender, self.start_block = registry, sender, start_block
         self._limits = None  # (block, PoW target, capacity margin [bps])
 
     def domain_separator(self):
@@ -488,11 +483,8 @@ class ApeRegistry:
             self._limits = (head, call_view(self.registry, "pow_target"), call_view(self.registry, "capacity_margin_bps"))
         return self._limits[1:]
 
-    def device_info(self, device):
-        return get_device_info(self.sbt, device)
-
-    def device_state(self, device):
-        return get_device_state(self.registry, device)
+    def device_check(self, device):
+        return get_device_check(self.registry, device)
 
     def submit_many(self, batches):
         return send_batches(self.registry, self.sender, batches)
@@ -580,14 +572,12 @@ class Gateway:
                 results.append({"digest": hex_digest, "status": known.status, "duplicate": True})
                 continue
             if batch.device not in info:
-                info[batch.device] = await self._call(self.chain.device_info, batch.device)
+                info[batch.device], expected[batch.device] = await self._check_device(batch.device)
             token_id, capacity_w, status = info[batch.device]
             if int(token_id) == 0:
                 raise Refusal(403, f"{where}device: unknown to the SBT")
             if int(status) != ACTIVE:
                 raise Refusal(403, f"{where}device: not active")
-            if batch.device not in expected:
-                expected[batch.device] = await self._expected(batch.device)
             check_continues(batch, expected[batch.device], genesis, int(capacity_w), margin_bps, where)
             expected[batch.device] = _after(batch, digest)
             fresh.append((hex_digest, batch.device, batch.epoch, batch.seq, batch_to_json(batch)))
@@ -596,15 +586,16 @@ class Gateway:
             store.write_queued(self.conn, fresh, reports)
         return results
 
-    async def _expected(self, device):
-        """What the device's next batch must continue: its newest pending batch, else the chain."""
+    async def _check_device(self, device):
+        """The device's ``(token_id, capacity_w, status)``, and what its next batch must continue: its newest
+        pending batch, else the chain's state (one call for both)."""
         # the queue before the chain: a relay round in between then shows as chain state
         tail = store.read_queue_tail(self.conn, device)
-        last_total, last_ts, next_seq, last_hash = await self._call(self.chain.device_state, device)
+        info, (last_total, last_ts, next_seq, last_hash) = await self._call(self.chain.device_check, device)
         if tail is not None and tail.seq >= next_seq:
             ts, _, total = tail.body["readings"][-1]
-            return tail.seq + 1, bytes.fromhex(tail.batch_hash[2:]), ts, total
-        return int(next_seq), bytes(last_hash), int(last_ts), int(last_total)
+            return info, (tail.seq + 1, bytes.fromhex(tail.batch_hash[2:]), ts, total)
+        return info, (int(next_seq), bytes(last_hash), int(last_ts), int(last_total))
 
     # --------------------------------------------------------- relaying
 

@@ -99,7 +99,7 @@ def serve(account, host, port, url, interval):
         raise click.ClickException(f"{account.address} has no ether to pay for the relay's transactions")
     url, conn = open_store(url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    client = gateway.ApeRegistry(registry, system.sbt, account, indexer.get_deployment_block(registry))
+    client = gateway.ApeRegistry(registry, account, indexer.get_deployment_block(registry))
     gw = gateway.Gateway(conn, client, interval=interval)
 
     def started(addresses):

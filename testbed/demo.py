@@ -158,7 +158,7 @@ def run_devices(chain, system, actors, applicants, admitted, hours, workdir, see
                "the gateway relays, the oracle commits, reveals, scores and posts, and the winners claim")
     conn = store.open_store(workdir / "store.sqlite")
     start_block = indexer.get_deployment_block(registry)
-    gw = BackgroundGateway(gateway.Gateway(conn, gateway.ApeRegistry(registry, sbt, actors.relayer, start_block)))
+    gw = BackgroundGateway(gateway.Gateway(conn, gateway.ApeRegistry(registry, actors.relayer, start_block)))
     settings = {"CHAIN_ID": chain.chain_id, "REGISTRY": registry.address, "GENESIS": registry.genesis(),
                 "POW_TARGET": registry.pow_target()}
     # the measured series in its own season (its first day, next time it comes round): the

@@ -134,11 +134,8 @@ class FakeRegistry:
     def capacity_margin_bps(self):
         return MARGIN_BPS
 
-    def device_info(self, device):
-        return self.devices.get(device, (0, 0, 0))
-
-    def device_state(self, device):
-        return self.states.get(device, (0, 0, 0, bytes(32)))
+    def device_check(self, device):
+        return self.devices.get(device, (0, 0, 0)), self.states.get(device, (0, 0, 0, bytes(32)))
 
     def submit_many(self, batches):
         from offchain.protocol.batch import digest_of, unpack_reading

@@ -16,8 +16,8 @@ from offchain.protocol.batch import digest_of
 
 
 @pytest.fixture
-def client(registry, sbt, relayer):
-    return ApeRegistry(registry, sbt, relayer)
+def client(registry, relayer):
+    return ApeRegistry(registry, relayer)
 
 
 async def _serve_and_post(gateway, batches):

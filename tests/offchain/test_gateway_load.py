@@ -87,12 +87,9 @@ class Ledger:
     def capacity_margin_bps(self):
         return self.fake.capacity_margin_bps()
 
-    def device_info(self, device):
-        return self.fake.device_info(device)
-
-    def device_state(self, device):
+    def device_check(self, device):
         with self.lock:
-            return self.states.get(device, (0, 0, 0, bytes(32)))
+            return self.fake.devices.get(device, (0, 0, 0)), self.states.get(device, (0, 0, 0, bytes(32)))
 
     def submit_many(self, batches):
         with self.lock:
@@ -381,7 +378,7 @@ def test_load__1000_batches_50_clients_restart_midway__each_accepted_batch_lands
     finally:
         conn.close()
     for d in devices:
-        assert ledger.device_state(d.address)[2:] == (EPOCHS, bytes.fromhex(d.prev[2:]))
+        assert ledger.device_check(d.address)[1][2:] == (EPOCHS, bytes.fromhex(d.prev[2:]))
 
 
 # ----------------------------------------------------------------- a crash mid-submit
@@ -452,13 +449,13 @@ REAL_DEVICES_PER_CLIENT = 5
 
 
 def test_real_chain__concurrent_clients_restart__each_accepted_batch_once_in_the_events(
-        admit, end_of, registry, sbt, relayer, eip712, tmp_path):
+        admit, end_of, registry, relayer, eip712, tmp_path):
     """40 enrolled devices, one batch each for epoch 0, 8 concurrent clients, a restart at
     half, on the embedded chain: every batch answered accepted is once in ``BatchAccepted``."""
     n = REAL_CLIENTS * REAL_DEVICES_PER_CLIENT
     devices = [admit(3_000 + k) for k in range(n)]
     end_of(0)
-    client = ApeRegistry(registry, sbt, relayer)
+    client = ApeRegistry(registry, relayer)
     plans = []
     for c in range(REAL_CLIENTS):
         steps = []

@@ -10,8 +10,8 @@ from offchain.views import get_logs
 
 
 @pytest.fixture
-def client(registry, sbt, relayer):
-    return ApeRegistry(registry, sbt, relayer)
+def client(registry, relayer):
+    return ApeRegistry(registry, relayer)
 
 
 @pytest.fixture

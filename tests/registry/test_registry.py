@@ -76,6 +76,8 @@ def test_submit__good_batch__emits_and_stores(
 
     last_ts = readings[-1] >> 192
     assert state_of(registry, device.address) == (last_total, last_ts, 1, digest)
+    assert tuple(registry.device_check(device.address)) == tuple(sbt.device_info(device.address)) + (
+        last_total, last_ts, 1, digest)  # the gateway's one call: the SBT's record, then the state
     assert registry.legal_count(device.address, 0) == 12
     assert registry.legal_count(device.address, 1) == 0
     assert registry.mining_pending(device.address) == (1, expected_hashes(POW_TARGET))
@@ -401,6 +403,7 @@ def test_first_batch__reading_before_the_enrollment__reverts(chain, device_key, 
 
 def test_device_state__never_admitted__zeros(registry, attacker):
     assert state_of(registry, attacker.address) == (0, 0, 0, ZERO32)
+    assert tuple(registry.device_check(attacker.address)) == (0, 0, 0, 0, 0, 0, ZERO32)
 
 
 # ================= attacks: another domain, totals at the top =================
