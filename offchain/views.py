@@ -56,14 +56,20 @@ def _same(value):
     return value
 
 
+def _table(cache, contract_type, build):
+    """``build(contract_type)``, kept per contract type (a type's ABI never changes)."""
+    entry = cache.get(id(contract_type))
+    if entry is None or entry[0] is not contract_type:  # the type itself is kept: its id is not reused
+        entry = cache[id(contract_type)] = (contract_type, build(contract_type))
+    return entry[1]
+
+
 def _method(contract, name, n_args):
     contract_type = contract.contract_type
-    entry = _METHODS.get(id(contract_type))
-    if entry is None or entry[0] is not contract_type:
-        methods = {(abi.name, len(abi.inputs)): _Method(abi) for abi in contract_type.view_methods}
-        entry = _METHODS[id(contract_type)] = (contract_type, methods)
+    methods = _table(_METHODS, contract_type,
+                     lambda ct: {(abi.name, len(abi.inputs)): _Method(abi) for abi in ct.view_methods})
     try:
-        return entry[1][(name, n_args)]
+        return methods[(name, n_args)]
     except KeyError:
         raise AttributeError(f"{contract_type.name} has no view {name} of {n_args} arguments") from None
 
@@ -91,22 +97,33 @@ def call_view(contract, name, *args):
 
 
 class _Event:
-    """One event of an ABI: its topic and how to decode its logs (static indexed fields only)."""
+    """One event of an ABI: its topic and how to decode its logs. An indexed field of a dynamic type
+    (string, bytes, an array or a struct) is in its log only as the keccak of its value: that hash is
+    what it decodes to."""
 
     def __init__(self, abi):
         self.topic = keccak(text=abi.selector)
-        self.indexed = [(i.canonical_type, _converter(i)) for i in abi.inputs if i.indexed]
+        self.indexed = [_topic_decoder(i) for i in abi.inputs if i.indexed]
         self.data = [i.canonical_type for i in abi.inputs if not i.indexed]
         self.data_convert = [_converter(i) for i in abi.inputs if not i.indexed]
-        self.order = [(i.indexed, n) for n, i in enumerate(abi.inputs)]
+        self.order = [i.indexed for i in abi.inputs]
         self.row = namedtuple(f"{abi.name}_log", [i.name for i in abi.inputs] + list(LOG_FIELDS))
 
     def decode(self, log):
-        indexed = [f(decode([t], bytes(topic))[0]) for (t, f), topic in zip(self.indexed, log["topics"][1:])]
+        indexed = [f(bytes(topic)) for f, topic in zip(self.indexed, log["topics"][1:])]
         data = [f(v) for f, v in zip(self.data_convert, decode(self.data, bytes(log["data"])))]
-        fields = [indexed.pop(0) if is_indexed else data.pop(0) for is_indexed, _ in self.order]
+        fields = [indexed.pop(0) if is_indexed else data.pop(0) for is_indexed in self.order]
         return self.row(*fields, int(log["blockNumber"]), bytes(log["blockHash"]), int(log["logIndex"]),
                         bytes(log["transactionHash"]))
+
+
+def _topic_decoder(field):
+    """How one indexed field is read from its topic: decoded if its type is static, else its hash as is."""
+    abi_type = field.canonical_type
+    if abi_type in ("string", "bytes") or abi_type.endswith("]") or abi_type.startswith("("):
+        return _same
+    convert = _converter(field)
+    return lambda topic: convert(decode([abi_type], topic)[0])
 
 
 def get_logs(contract, name, first_block, last_block):
@@ -121,11 +138,9 @@ def get_logs(contract, name, first_block, last_block):
         ``block_hash``, ``log_index`` and ``transaction_hash`` (hashes as bytes), in the node's order.
     """
     contract_type = contract.contract_type
-    entry = _EVENTS.get(id(contract_type))
-    if entry is None or entry[0] is not contract_type:
-        entry = _EVENTS[id(contract_type)] = (contract_type, {abi.name: _Event(abi) for abi in contract_type.events})
+    events = _table(_EVENTS, contract_type, lambda ct: {abi.name: _Event(abi) for abi in ct.events})
     try:
-        event = entry[1][name]
+        event = events[name]
     except KeyError:
         raise AttributeError(f"{contract_type.name} has no event {name}") from None
     logs = contract.provider.web3.eth.get_logs({"address": contract.address, "topics": ["0x" + event.topic.hex()],

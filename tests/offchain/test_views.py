@@ -1,8 +1,9 @@
 """Bare view calls (offchain.views.call_view) against ape's own calls of the same views."""
 
 import pytest
+from eth_utils import keccak
 
-from offchain.views import call_view
+from offchain.views import call_view, get_logs
 
 
 @pytest.fixture
@@ -48,3 +49,12 @@ def test_call_view__arrays__as_ape_reads_them(registry, admitted):
 def test_call_view__not_a_view_of_that_arity__attribute_error(registry, name, args):
     with pytest.raises(AttributeError, match="MeasurementRegistry has no view"):
         call_view(registry, name, *args)
+
+
+def test_get_logs__indexed_string__the_hash_its_topic_holds(dao, sbt):
+    head = dao.chain_manager.blocks.height
+    (ours,) = get_logs(dao, "ModuleSet", 0, head)  # the constructor seats the SBT
+    (apes,) = list(dao.ModuleSet.range(0, head + 1))
+    assert ours.module == apes.module == sbt.address
+    assert ours.name == keccak(text="sbt")  # an indexed string is only its hash in the log
+    assert (ours.block_number, ours.log_index) == (apes.block_number, apes.log_index)
