@@ -1,4 +1,4 @@
-"""Bare view calls (offchain.views.call_view) against ape's own calls of the same views."""
+"""Bare view calls and log reads (offchain.views) against ape's own reads of the same views and events."""
 
 import pytest
 from eth_utils import keccak
