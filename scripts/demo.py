@@ -20,10 +20,12 @@ from ape import accounts, chain, networks, project
 from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
-from testbed import embedded
+from testbed import anvil, embedded
 from testbed.demo import FLEET_SEED, run_demo
 
 from ._system import cache_custom_networks, estimate_on_pending, record_path, write_record
+
+anvil.install()  # before ape connects: ape-foundry starts Anvil when the command runs
 
 
 def _dev_node():
